@@ -1,0 +1,75 @@
+import type { DType, TypedArray } from '../dtype.ts';
+import type { Shape } from '../shape.ts';
+
+export type Device = 'cpu' | 'gpu';
+
+/** Memory owned by a backend. Views share it; it is freed when the last view lets go. */
+export interface Storage {
+  readonly device: Device;
+  readonly dtype: DType;
+  /** Elements the storage holds. */
+  readonly length: number;
+  /** Number of tensors viewing this storage. */
+  refs: number;
+  /** Set once freed; using it afterwards is a bug that must fail loudly. */
+  freed: boolean;
+}
+
+/** A strided window on a storage: what a kernel reads. */
+export interface View {
+  readonly storage: Storage;
+  readonly shape: Shape;
+  readonly strides: Shape;
+  readonly offset: number;
+  readonly dtype: DType;
+}
+
+/** What a kernel must produce: a fresh contiguous output of this shape and dtype. */
+export interface OutputSpec {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** A CPU view with its array resolved. */
+export interface CpuView {
+  readonly data: TypedArray;
+  readonly shape: Shape;
+  readonly strides: Shape;
+  readonly offset: number;
+  readonly dtype: DType;
+}
+
+/** A CPU kernel: fills the (zeroed, contiguous) outputs from the inputs. */
+export type CpuKernel<A> = (outputs: TypedArray[], inputs: CpuView[], attrs: A, specs: readonly OutputSpec[]) => void;
+
+/**
+ * One kernel, declared once per op (or op family): the CPU function and the WGSL program builder
+ * sit side by side. A backend runs the half it understands.
+ */
+export interface Kernel<A = unknown> {
+  /** Unique name; with `key(attrs)` it names a compiled specialisation. */
+  readonly name: string;
+  readonly cpu: CpuKernel<A>;
+  /** Filled in by the WebGPU backend's registry; absent means the GPU cannot run it yet. */
+  wgsl?: unknown;
+}
+
+/** The narrow interface every backend implements. */
+export interface Backend {
+  readonly device: Device;
+  /** A zero-filled storage. */
+  alloc(dtype: DType, length: number): Storage;
+  upload(dtype: DType, data: TypedArray): Storage;
+  /** Contiguous copy of the viewed elements. The only place a GPU waits. */
+  read(view: View): Promise<TypedArray>;
+  /** Synchronous read, CPU only (used by CPU-side samplers and tests). */
+  readSync?(view: View): TypedArray;
+  free(storage: Storage): void;
+  exec<A>(kernel: Kernel<A>, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A): Storage[];
+  /** In-place kernels (optimizer updates): outputs are the given storages, mutated. */
+  execInPlace<A>(kernel: Kernel<A>, inputs: readonly View[], targets: readonly Storage[], attrs: A): void;
+  /** Wait until queued work is done. */
+  sync(): Promise<void>;
+  /** Bytes held by live storages of this backend. */
+  liveBytes(): number;
+}

@@ -1,0 +1,258 @@
+import { allocArray, assertDType, type DType, type TypedArray } from '../dtype.ts';
+import { fmt, numel, type Shape } from '../shape.ts';
+import type { Device, Kernel } from '../backend/types.ts';
+import { getBackend, getDefaultDevice } from '../backend/registry.ts';
+import { Tensor } from '../tensor.ts';
+import { runKernel } from './apply.ts';
+import { hash2, nextDrawKey, normalAt, uniformAt } from '../random.ts';
+import { where } from './binary.ts';
+
+export interface TensorOptions {
+  dtype?: DType;
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+export type NestedArray = number | boolean | readonly NestedArray[];
+
+function finish(t: Tensor, options: TensorOptions): Tensor {
+  if (options.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function deviceOf(options: TensorOptions): Device {
+  const d = options.device ?? getDefaultDevice();
+  if (d !== 'cpu' && d !== 'gpu') throw new Error(`tensor: unknown device '${d}' (valid: cpu, gpu)`);
+  return d;
+}
+
+function checkShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`${op}: shape must be an array of non-negative integers, got ${Array.isArray(shape) ? fmt(shape) : String(shape)}`);
+  }
+}
+
+/** A tensor from host data already laid out row-major. */
+export function fromArray(data: TypedArray | readonly number[], shape: Shape, options: TensorOptions = {}): Tensor {
+  const dtype = options.dtype ?? 'float32';
+  assertDType(dtype, 'tensor');
+  checkShape('tensor', shape);
+  if (data.length !== numel(shape)) throw new Error(`tensor: ${data.length} values do not fill shape ${fmt(shape)} (${numel(shape)} elements)`);
+  const arr = allocArray(dtype, data.length);
+  if (dtype === 'bool') for (let i = 0; i < data.length; i++) arr[i] = data[i] ? 1 : 0;
+  else arr.set(data as ArrayLike<number>);
+  return finish(new Tensor(getBackend(deviceOf(options)).upload(dtype, arr), shape), options);
+}
+
+function dtypeOfTyped(data: TypedArray | ArrayBufferView): DType {
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array || data instanceof Int16Array || data instanceof Int8Array || data instanceof Uint16Array) return 'int32';
+  if (data instanceof Uint8Array) return 'int32';
+  return 'float32';
+}
+
+/** Walk nested arrays, checking they are rectangular; returns shape and flat values. */
+function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; bools: boolean } {
+  const shape: number[] = [];
+  let probe: NestedArray = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0] as NestedArray;
+    if (probe === undefined) break;
+  }
+  const flat: number[] = [];
+  let bools = false;
+  let numbers = false;
+  const visit = (v: NestedArray, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof v === 'boolean') { bools = true; flat.push(v ? 1 : 0); return; }
+      if (typeof v !== 'number') throw new Error(`tensor: expected a number at ${path || 'the top'}, got ${Array.isArray(v) ? 'an array' : typeof v}`);
+      numbers = true;
+      flat.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new Error(`tensor: ragged nested array at ${path || 'the top'}: expected length ${shape[depth]}, got ${Array.isArray(v) ? v.length : typeof v}`);
+    }
+    v.forEach((x, i) => visit(x, depth + 1, `${path}[${i}]`));
+  };
+  visit(data, 0, '');
+  return { shape, flat, bools: bools && !numbers };
+}
+
+/**
+ * A tensor from nested arrays (rectangular), a number, or a typed array with its shape.
+ * Numbers give float32 unless `dtype` says otherwise; booleans give bool.
+ * @example
+ * tensor([[1, 2], [3, 4]])
+ * tensor(ids, { dtype: 'int32' })
+ * tensor(new Float32Array(6), { shape: [2, 3] })
+ */
+export function tensor(data: NestedArray | TypedArray, options: TensorOptions & { shape?: Shape } = {}): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const typed = data as TypedArray;
+    const shape = options.shape ?? [typed.length];
+    return fromArray(typed, shape, { ...options, dtype: options.dtype ?? dtypeOfTyped(typed) });
+  }
+  const { shape, flat, bools } = flattenNested(data as NestedArray);
+  if (options.shape && numel(options.shape) === flat.length) {
+    return fromArray(flat, options.shape, { ...options, dtype: options.dtype ?? (bools ? 'bool' : 'float32') });
+  }
+  return fromArray(flat, shape, { ...options, dtype: options.dtype ?? (bools ? 'bool' : 'float32') });
+}
+
+const fillKernel: Kernel<{ value: number }> = {
+  name: 'fill',
+  cpu: (outs, _inputs, { value }) => { outs[0]!.fill(value); },
+};
+
+/** A tensor of `shape` filled with `value`. @example full([2, 3], 7) */
+export function full(shape: Shape, value: number | boolean, options: TensorOptions = {}): Tensor {
+  checkShape('full', shape);
+  const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  assertDType(dtype, 'full');
+  const v = typeof value === 'boolean' ? Number(value) : value;
+  const [t] = runKernel(fillKernel, [], [{ shape, dtype }], { value: v }, deviceOf(options));
+  return finish(t!, options);
+}
+
+/** @example zeros([2, 3], { dtype: 'float64' }) */
+export const zeros = (shape: Shape, options: TensorOptions = {}) => full(shape, 0, options);
+export const ones = (shape: Shape, options: TensorOptions = {}) => full(shape, 1, options);
+/** Same as `zeros` (JS memory is always initialised). */
+export const empty = (shape: Shape, options: TensorOptions = {}) => full(shape, 0, options);
+
+const like = (x: Tensor, options: TensorOptions): TensorOptions => ({ dtype: x.dtype, device: x.device, ...options });
+export const fullLike = (x: Tensor, value: number, options: TensorOptions = {}) => full(x.shape, value, like(x, options));
+export const zerosLike = (x: Tensor, options: TensorOptions = {}) => full(x.shape, 0, like(x, options));
+export const onesLike = (x: Tensor, options: TensorOptions = {}) => full(x.shape, 1, like(x, options));
+
+/**
+ * Evenly spaced values in [start, end): `arange(5)`, `arange(1, 10, 2)`.
+ * int32 when every argument is an integer, else float32.
+ */
+export function arange(start: number, end?: number, step?: number | TensorOptions, options: TensorOptions = {}): Tensor {
+  if (typeof step === 'object') { options = step; step = undefined; }
+  if (end === undefined) { end = start; start = 0; }
+  const s = step ?? 1;
+  if (s === 0 || !Number.isFinite(s)) throw new Error(`arange: step must be a non-zero finite number, got ${s}`);
+  const n = Math.max(0, Math.ceil((end - start) / s));
+  const allInt = [start, end, s].every(Number.isInteger);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = start + i * s;
+  return fromArray(values, [n], { ...options, dtype: options.dtype ?? (allInt ? 'int32' : 'float32') });
+}
+
+/** `steps` values from start to end inclusive. @example linspace(0, 1, 5) */
+export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
+  const values = new Float64Array(steps);
+  const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
+  for (let i = 0; i < steps; i++) values[i] = i === steps - 1 && steps > 1 ? end : start + i * delta;
+  return fromArray(values, [steps], { ...options, dtype: options.dtype ?? 'float32' });
+}
+
+/** base^linspace(start, end, steps). @example logspace(0, 3, 4) // 1, 10, 100, 1000 */
+export function logspace(start: number, end: number, steps: number, base = 10, options: TensorOptions = {}): Tensor {
+  const exps = linspace(start, end, steps, { dtype: 'float64', device: 'cpu' });
+  const values = new Float64Array(steps);
+  const e = getBackend('cpu').readSync!(exps);
+  for (let i = 0; i < steps; i++) values[i] = Math.pow(base, e[i]!);
+  return fromArray(values, [steps], { ...options, dtype: options.dtype ?? 'float32' });
+}
+
+/** Identity matrix n×m (m defaults to n). */
+export function eye(n: number, m: number | TensorOptions = n, options: TensorOptions = {}): Tensor {
+  if (typeof m === 'object') { options = m; m = n; }
+  const values = new Float64Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
+  return fromArray(values, [n, m], { ...options, dtype: options.dtype ?? 'float32' });
+}
+
+function triangleMask(x: Tensor, diagonal: number, lower: boolean, op: string): Tensor {
+  if (x.ndim < 2) throw new Error(`${op}: expected a tensor with at least 2 dims, got shape ${fmt(x.shape)}`);
+  const R = x.shape[x.ndim - 2]!, C = x.shape[x.ndim - 1]!;
+  const rows = arange(R, undefined, { device: x.device }).view([R, 1]);
+  const cols = arange(C, undefined, { device: x.device }).view([1, C]);
+  const offset = cols.sub(rows);
+  return lower ? offset.le(diagonal) : offset.ge(diagonal);
+}
+
+/**
+ * Lower triangle of the last two dims (others zeroed); `diagonal` shifts the edge.
+ * @example tril(ones([T, T]))
+ */
+export function tril(x: Tensor, diagonal = 0): Tensor {
+  return where(triangleMask(x, diagonal, true, 'tril'), x, 0);
+}
+
+/** Upper triangle of the last two dims. */
+export function triu(x: Tensor, diagonal = 0): Tensor {
+  return where(triangleMask(x, diagonal, false, 'triu'), x, 0);
+}
+
+export interface RandomAttrs {
+  key: number;
+  kind: 'uniform' | 'normal' | 'int';
+  low: number;
+  high: number;
+}
+
+/** Counter-based draws: element i depends only on (key, i), so every backend agrees. */
+export const randomKernel: Kernel<RandomAttrs> = {
+  name: 'random',
+  cpu: (outs, _inputs, { key, kind, low, high }) => {
+    const out = outs[0]!;
+    if (kind === 'uniform') for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * uniformAt(key, i);
+    else if (kind === 'normal') for (let i = 0; i < out.length; i++) out[i] = low + high * normalAt(key, i);
+    else for (let i = 0; i < out.length; i++) out[i] = low + Math.floor((hash2(key, i) / 4294967296) * (high - low));
+  },
+};
+
+function draw(op: string, shape: Shape, attrs: Omit<RandomAttrs, 'key'>, options: TensorOptions, dtype: DType): Tensor {
+  checkShape(op, shape);
+  const [t] = runKernel(randomKernel, [], [{ shape, dtype }], { ...attrs, key: nextDrawKey() }, deviceOf(options));
+  return finish(t!, options);
+}
+
+/** Uniform [0, 1) from the seeded generator. @example manualSeed(0); rand([2, 3]) */
+export const rand = (shape: Shape, options: TensorOptions = {}) =>
+  draw('rand', shape, { kind: 'uniform', low: 0, high: 1 }, options, options.dtype ?? 'float32');
+/** Standard normal from the seeded generator. */
+export const randn = (shape: Shape, options: TensorOptions = {}) =>
+  draw('randn', shape, { kind: 'normal', low: 0, high: 1 }, options, options.dtype ?? 'float32');
+/** Integers uniform in [low, high). @example randint(0, 10, [4]) */
+export function randint(low: number, high: number, shape: Shape, options: TensorOptions = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new Error(`randint: need integers low < high, got low=${low} high=${high}`);
+  }
+  return draw('randint', shape, { kind: 'int', low, high }, options, options.dtype ?? 'int32');
+}
+export const randLike = (x: Tensor, options: TensorOptions = {}) => rand(x.shape, like(x, options));
+export const randnLike = (x: Tensor, options: TensorOptions = {}) => randn(x.shape, like(x, options));
+
+/**
+ * Copy to another device (`to('gpu')`). Reading a GPU tensor back is asynchronous: use
+ * `await t.toAsync('cpu')` or `await t.toArray()`.
+ */
+export function toDevice(x: Tensor, device: Device): Tensor {
+  x.assertLive('to');
+  if (x.device === device) return x;
+  if (x.device !== 'cpu') {
+    throw new Error(`to: moving a ${x.device} tensor to ${device} needs a readback; use await t.toAsync('${device}')`);
+  }
+  if (x.node !== null && x.requiresGrad) {
+    throw new Error(`to: cannot move a tensor that is part of an autograd graph from ${x.device} to ${device}; move leaves (parameters, inputs) before computing`);
+  }
+  const data = getBackend('cpu').readSync!(x);
+  const out = new Tensor(getBackend(device).upload(x.dtype, data), x.shape);
+  out.requiresGradFlag = x.requiresGrad;
+  return out;
+}
+
+/** Copy to any device, awaiting the readback when the source is a GPU (no autograd). */
+export async function toAsync(x: Tensor, device: Device): Promise<Tensor> {
+  if (x.device === device) return x;
+  const data = await x.data();
+  return new Tensor(getBackend(device).upload(x.dtype, data), x.shape);
+}

@@ -1,0 +1,143 @@
+import { isFloat } from '../dtype.ts';
+import { contiguousStrides, fmt, normalizeDim } from '../shape.ts';
+import type { CpuView, Kernel } from '../backend/types.ts';
+import { RowWalker } from '../backend/cpu/strided.ts';
+import { record } from '../autograd/tape.ts';
+import type { Tensor, TensorLike } from '../tensor.ts';
+import { runKernel, sameDevice } from './apply.ts';
+import { where } from './binary.ts';
+import { mapUnary } from '../backend/cpu/elementwise.ts';
+import { zeros } from './create.ts';
+
+interface IndexAttrs {
+  dim: number;
+  /** Size of `dim` in the indexed tensor (for bounds checks). */
+  size: number;
+  op: string;
+}
+
+function outOfBounds(op: string, idx: number, dim: number, size: number): Error {
+  return new Error(`${op}: index ${idx} is out of bounds for dim ${dim} with size ${size}`);
+}
+
+/**
+ * Visit every position of `index` (with `other` walked alongside, same shape): fn(position in
+ * contiguous order, index value, offset into `target` without the indexed dim, offset into `other`).
+ */
+function walkIndex(index: CpuView, target: CpuView, dim: number, other: CpuView | null, visit: (pos: number, idx: number, base: number, at: number) => void): void {
+  const targetStrides = target.strides.map((s, i) => (i === dim ? 0 : s));
+  const otherStrides = other?.strides ?? index.shape.map(() => 0);
+  const it = new RowWalker(index.shape, [contiguousStrides(index.shape), index.strides, targetStrides, otherStrides], [0, index.offset, target.offset, other?.offset ?? 0]);
+  const [sp, si, st, so] = it.steps as [number, number, number, number];
+  const id = index.data;
+  for (let r = 0; r < it.rows; r++, it.advance()) {
+    let p = it.offsets[0]!, i = it.offsets[1]!, t = it.offsets[2]!, o = it.offsets[3]!;
+    for (let j = 0; j < it.inner; j++, p += sp, i += si, t += st, o += so) visit(p, id[i]!, t, o);
+  }
+}
+
+/** out[pos] = x[... index[pos] at dim ...] */
+const gatherKernel: Kernel<IndexAttrs> = {
+  name: 'gather',
+  cpu: (outs, [x, index], { dim, size, op }) => {
+    const out = outs[0]!, xd = x!.data, step = x!.strides[dim]!;
+    walkIndex(index!, x!, dim, null, (pos, idx, base) => {
+      if (idx < 0 || idx >= size) throw outOfBounds(op, idx, dim, size);
+      out[pos] = xd[base + idx * step]!;
+    });
+  },
+};
+
+/** out = base; out[... index[pos] at dim ...] += src[pos] */
+const scatterAddKernel: Kernel<IndexAttrs> = {
+  name: 'scatterAdd',
+  cpu: (outs, [base, index, src], { dim, size, op }) => {
+    const out = outs[0]!;
+    mapUnary(out, base!, (v) => v);
+    const outView: CpuView = { data: out, shape: base!.shape, strides: contiguousStrides(base!.shape), offset: 0, dtype: base!.dtype };
+    const step = outView.strides[dim]!;
+    const sd = src!.data;
+    walkIndex(index!, outView, dim, src!, (_pos, idx, b, at) => {
+      if (idx < 0 || idx >= size) throw outOfBounds(op, idx, dim, size);
+      out[b + idx * step] += sd[at]!;
+    });
+  },
+};
+
+function checkIndex(op: string, x: Tensor, dim: number, index: Tensor): number {
+  sameDevice(op, [x, index]);
+  if (index.dtype !== 'int32') throw new Error(`${op}: index must be int32, got ${index.dtype}`);
+  const d = normalizeDim(op, dim, x.ndim);
+  if (index.ndim !== x.ndim) {
+    throw new Error(`${op}: index of shape ${fmt(index.shape)} must have as many dims as the input ${fmt(x.shape)}`);
+  }
+  index.shape.forEach((s, i) => {
+    if (i !== d && s > x.shape[i]!) {
+      throw new Error(`${op}: index shape ${fmt(index.shape)} exceeds input shape ${fmt(x.shape)} at dim ${i}`);
+    }
+  });
+  return d;
+}
+
+/**
+ * Pick values along `dim` by `index` (int32, same rank): out[i][j] = x[i][index[i][j]] for dim 1.
+ * @example logProbs.gather(1, targets.unsqueeze(1))
+ */
+export function gather(x: Tensor, dim: number, index: Tensor, op = 'gather'): Tensor {
+  const d = checkIndex(op, x, dim, index);
+  const [out] = runKernel(gatherKernel, [x, index], [{ shape: index.shape, dtype: x.dtype }], { dim: d, size: x.shape[d]!, op });
+  if (!isFloat(x.dtype)) return out!;
+  return record(out!, 'gather', [x], (g) => [scatterAdd(zeros(x.shape, { dtype: g.dtype, device: g.device }), d, index, g)]);
+}
+
+/**
+ * `x` with `src` added at the positions `index` names along `dim` (duplicates accumulate).
+ * @example zeros([V, C]).scatterAdd(0, ids.unsqueeze(1).expand(-1, C), grads)
+ */
+export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  const d = checkIndex('scatterAdd', x, dim, index);
+  sameDevice('scatterAdd', [x, src]);
+  if (src.dtype !== x.dtype) throw new Error(`scatterAdd: src dtype ${src.dtype} must match the input's ${x.dtype}`);
+  if (src.ndim !== index.ndim || index.shape.some((s, i) => s > src.shape[i]!)) {
+    throw new Error(`scatterAdd: src of shape ${fmt(src.shape)} must cover index shape ${fmt(index.shape)}`);
+  }
+  const s = index.shape.every((n, i) => n === src.shape[i]) ? src : index.shape.reduce((t, n, i) => t.narrow(i, 0, n), src);
+  const [out] = runKernel(scatterAddKernel, [x, index, s], [{ shape: x.shape, dtype: x.dtype }], { dim: d, size: x.shape[d]!, op: 'scatterAdd' });
+  if (!isFloat(x.dtype)) return out!;
+  return record(out!, 'scatterAdd', [x, s], (g, needs) => [needs[0] ? g : null, needs[1] ? gather(g, d, index) : null]);
+}
+
+/**
+ * Rows (or slices along `dim`) picked by a 1-D int32 `index`.
+ * @example table.indexSelect(0, ids)
+ */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normalizeDim('indexSelect', dim, x.ndim);
+  if (index.ndim > 1) throw new Error(`indexSelect: index must be 0-D or 1-D, got shape ${fmt(index.shape)}`);
+  const flat = index.reshape([-1]);
+  const outShape = x.shape.map((s, i) => (i === d ? flat.shape[0]! : s));
+  const spread = flat.reshape(x.shape.map((_, i) => (i === d ? -1 : 1))).expand(outShape);
+  return gather(x, d, spread, 'indexSelect');
+}
+
+/**
+ * Look up rows of `weight` [V, C] for integer ids of any shape → [...ids.shape, C].
+ * @example embedding(idx, wte)  // (B, T) -> (B, T, C)
+ */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  if (weight.ndim !== 2) throw new Error(`embedding: weight must be 2-D [numEmbeddings, dim], got ${fmt(weight.shape)}`);
+  if (ids.dtype !== 'int32') throw new Error(`embedding: ids must be int32, got ${ids.dtype}`);
+  return indexSelect(weight, 0, ids.reshape([-1])).view([...ids.shape, weight.shape[1]!]);
+}
+
+/**
+ * `x` with `value` wherever `mask` is true (mask broadcasts).
+ * @example att.maskedFill(mask.eq(0), -Infinity)
+ */
+export function maskedFill(x: Tensor, mask: TensorLike, value: TensorLike): Tensor {
+  if (typeof mask === 'object' && mask.dtype !== 'bool') {
+    throw new Error(`maskedFill: mask must be a bool tensor (e.g. mask.eq(0)), got ${mask.dtype}`);
+  }
+  const filled = where(mask, typeof value === 'object' ? value.to(x.dtype) : value, x);
+  return filled.dtype === x.dtype ? filled : filled.to(x.dtype);
+}

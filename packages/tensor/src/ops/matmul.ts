@@ -1,0 +1,77 @@
+import { isFloat } from '../dtype.ts';
+import { broadcastShapes, fmt, viewStrides } from '../shape.ts';
+import type { Kernel } from '../backend/types.ts';
+import { gemm } from '../backend/cpu/matmul.ts';
+import { RowWalker } from '../backend/cpu/strided.ts';
+import { record } from '../autograd/tape.ts';
+import type { Tensor } from '../tensor.ts';
+import { runKernel, sameDevice } from './apply.ts';
+import { broadcastView } from './binary.ts';
+
+export interface MatmulAttrs {
+  batch: number[];
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** Batched C = A·B over broadcast batch dims; inputs arrive as [...batch, M, K] and [...batch, K, N] views. */
+export const matmulKernel: Kernel<MatmulAttrs> = {
+  name: 'matmul',
+  cpu: (outs, [a, b], { batch, M, N, K }) => {
+    const out = outs[0]!;
+    const r = batch.length;
+    const batchStrides = (s: readonly number[]) => s.slice(0, r);
+    const outBatch = batch.map((_, i) => batch.slice(i + 1).reduce((x, y) => x * y, 1) * M * N);
+    const it = new RowWalker(batch, [outBatch, batchStrides(a!.strides), batchStrides(b!.strides)], [0, a!.offset, b!.offset]);
+    const [so, sa, sb] = it.steps as [number, number, number];
+    for (let row = 0; row < it.rows; row++, it.advance()) {
+      for (let j = 0; j < it.inner; j++) {
+        const A = { data: a!.data, offset: it.offsets[1]! + j * sa, rowStride: a!.strides[r]!, colStride: a!.strides[r + 1]! };
+        const B = { data: b!.data, offset: it.offsets[2]! + j * sb, rowStride: b!.strides[r]!, colStride: b!.strides[r + 1]! };
+        gemm(M, N, K, A, B, out, it.offsets[0]! + j * so, N);
+      }
+    }
+  },
+};
+
+/**
+ * Matrix product with PyTorch's rules: 1-D operands are promoted and the added dim removed,
+ * batch dims broadcast. @example q.matmul(k.transpose(-2, -1))
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  sameDevice('matmul', [a, b]);
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new Error(`matmul: both arguments need at least 1 dim, got shapes ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  }
+  if (a.dtype !== b.dtype || !isFloat(a.dtype)) {
+    throw new Error(`matmul: expected floating point tensors of one dtype, got ${a.dtype} and ${b.dtype}`);
+  }
+  const k1 = a.shape[a.ndim - 1]!;
+  const k2 = b.shape[b.ndim === 1 ? 0 : b.ndim - 2]!;
+  if (k1 !== k2) throw new Error(`matmul: shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not align (${k1} != ${k2})`);
+  if (a.ndim === 1 && b.ndim === 1) return matmul2(a.view([1, -1]), b.view([-1, 1])).view([]);
+  if (a.ndim === 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
+  if (b.ndim === 1) return matmul(a, b.unsqueeze(1)).squeeze(-1);
+  // [..., M, K] @ [K, N]: one big 2-D product when the batch folds into rows without a copy
+  if (b.ndim === 2 && a.ndim > 2) {
+    const rows = a.shape.slice(0, -1).reduce((x, y) => x * y, 1);
+    if (viewStrides(a.shape, a.strides, [rows, k1]) !== null) {
+      return matmul2(a.view([rows, k1]), b).view([...a.shape.slice(0, -1), b.shape[1]!]);
+    }
+  }
+  return matmul2(a, b);
+}
+
+/** The primitive: both operands at least 2-D. */
+function matmul2(a: Tensor, b: Tensor): Tensor {
+  const M = a.shape[a.ndim - 2]!, K = a.shape[a.ndim - 1]!, N = b.shape[b.ndim - 1]!;
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const av = broadcastView(a, [...batch, M, K]);
+  const bv = broadcastView(b, [...batch, K, N]);
+  const [out] = runKernel(matmulKernel, [av, bv], [{ shape: [...batch, M, N], dtype: a.dtype }], { batch, M, N, K });
+  return record(out!, 'matmul', [a, b], (g, needs) => [
+    needs[0] ? matmul(g, b.transpose(-2, -1)) : null,
+    needs[1] ? matmul(a.transpose(-2, -1), g) : null,
+  ]);
+}

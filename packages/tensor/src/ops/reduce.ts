@@ -1,0 +1,119 @@
+import type { DType } from '../dtype.ts';
+import { isFloat } from '../dtype.ts';
+import { fmt, normalizeDim, normalizeDims, numel } from '../shape.ts';
+import type { Kernel } from '../backend/types.ts';
+import { argReduceInto, reduceInto, type ReduceKind } from '../backend/cpu/reduce.ts';
+import { record } from '../autograd/tape.ts';
+import type { Tensor } from '../tensor.ts';
+import { runKernel } from './apply.ts';
+import { where } from './binary.ts';
+
+export interface ReduceAttrs {
+  dims: number[];
+}
+
+export interface ReduceDef {
+  kind: ReduceKind;
+  /** WGSL: identity element and the combine expression over `acc` and `v`. */
+  wgsl: { init: string; combine: (acc: string, v: string) => string };
+  vjp: (g: Tensor, x: Tensor, y: Tensor, dims: number[]) => Tensor;
+}
+
+/** Spread a keepdim-shaped gradient of max/min over the positions that hold the extreme. */
+function extremeVjp(g: Tensor, x: Tensor, y: Tensor, dims: number[]): Tensor {
+  const hit = x.eq(y);
+  const count = hit.sum(dims, true);
+  return where(hit, g.div(count), 0);
+}
+
+export const reduceDefs = {
+  sum: { kind: 'sum', wgsl: { init: '0.0', combine: (a, v) => `${a} + ${v}` }, vjp: (g, x) => g.expand(x.shape) },
+  max: { kind: 'max', wgsl: { init: '-3.4028234663852886e38', combine: (a, v) => `max(${a}, ${v})` }, vjp: extremeVjp },
+  min: { kind: 'min', wgsl: { init: '3.4028234663852886e38', combine: (a, v) => `min(${a}, ${v})` }, vjp: extremeVjp },
+} satisfies Record<string, ReduceDef>;
+
+export type ReduceOp = keyof typeof reduceDefs;
+
+const kernels: Record<ReduceOp, Kernel<ReduceAttrs>> = {
+  sum: { name: 'reduce.sum', cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, 'sum') },
+  max: { name: 'reduce.max', cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, 'max') },
+  min: { name: 'reduce.min', cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, 'min') },
+};
+
+/** The dims a reduction covers: `undefined` or `[]` mean all (as in PyTorch); none for a 0-d tensor. */
+export function reduceDims(op: string, dim: number | readonly number[] | undefined, ndim: number): number[] {
+  if (ndim === 0) {
+    normalizeDims(op, dim, 0);
+    return [];
+  }
+  if (dim === undefined || (Array.isArray(dim) && dim.length === 0)) return [...Array(ndim).keys()];
+  return normalizeDims(op, dim, ndim);
+}
+
+/** Apply a reduction primitive over `dim` (one, several, or all when undefined). */
+export function reduce(op: ReduceOp, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+  x.assertLive(op);
+  const dims = reduceDims(op, dim, x.ndim);
+  if (op !== 'sum' && dims.some((d) => x.shape[d] === 0)) {
+    throw new Error(`${op}: cannot reduce over an empty dim (shape ${fmt(x.shape)}, dims [${dims.join(',')}])`);
+  }
+  let dtype: DType = x.dtype;
+  if (op === 'sum' && dtype === 'bool') dtype = 'int32';
+  const src = x.dtype === dtype ? x : x.to(dtype);
+  const keepShape = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
+  const [kept] = runKernel(kernels[op], [src], [{ shape: keepShape, dtype }], { dims });
+  let y = kept!;
+  if (isFloat(dtype)) {
+    const vjp = reduceDefs[op].vjp;
+    y = record(y, op, [src], (g) => [vjp(g, src, kept!, dims)]);
+  }
+  return keepdim ? y : y.reshape(x.shape.filter((_, i) => !dims.includes(i)));
+}
+
+/** Sum over `dim` (a dim, a list, or all). @example x.sum(-1, true) */
+export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('sum', x, dim, keepdim);
+/** Largest values over `dim` (values only, like `amax`; ties share the gradient). */
+export const max = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('max', x, dim, keepdim);
+export const min = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('min', x, dim, keepdim);
+
+/** Mean over `dim`; integers are averaged as float32. */
+export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  const count = numel(reduceDims('mean', dim, x.ndim).map((d) => x.shape[d]!));
+  const xf = isFloat(x.dtype) ? x : x.to('float32');
+  return sum(xf, dim, keepdim).div(count);
+}
+
+/** Variance over `dim` with `correction` (1 = unbiased, PyTorch's default; 0 = biased). */
+export function variance(x: Tensor, dim?: number | readonly number[], options: { correction?: number; keepdim?: boolean } = {}): Tensor {
+  const { correction = 1, keepdim = false } = options;
+  const dims = reduceDims('var', dim, x.ndim);
+  const count = numel(dims.map((d) => x.shape[d]!));
+  const xf = isFloat(x.dtype) ? x : x.to('float32');
+  const centered = xf.sub(mean(xf, dims, true));
+  return centered.mul(centered).sum(dims, keepdim).div(Math.max(count - correction, 0));
+}
+
+const argKernels = {
+  max: { name: 'reduce.argmax', cpu: (outs, [x], a) => argReduceInto(outs[0]!, x!, a.dims[0]!, true) } as Kernel<ReduceAttrs>,
+  min: { name: 'reduce.argmin', cpu: (outs, [x], a) => argReduceInto(outs[0]!, x!, a.dims[0]!, false) } as Kernel<ReduceAttrs>,
+};
+
+function argReduce(kind: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  const op = `arg${kind}`;
+  x.assertLive(op);
+  if (dim === undefined) {
+    if (x.numel() === 0) throw new Error(`${op}: cannot reduce an empty tensor`);
+    const flat = argReduce(kind, x.reshape([-1]), 0, false);
+    return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
+  }
+  if (x.ndim === 0) return argReduce(kind, x.reshape([1]), 0, keepdim).reshape([]);
+  const d = normalizeDim(op, dim, x.ndim);
+  if (x.shape[d] === 0) throw new Error(`${op}: cannot reduce over an empty dim (shape ${fmt(x.shape)}, dim ${dim})`);
+  const keepShape = x.shape.map((s, i) => (i === d ? 1 : s));
+  const [y] = runKernel(argKernels[kind], [x], [{ shape: keepShape, dtype: 'int32' }], { dims: [d] });
+  return keepdim ? y! : y!.reshape(x.shape.filter((_, i) => i !== d));
+}
+
+/** Index (int32) of the largest value over `dim`, or over the flattened tensor. */
+export const argmax = (x: Tensor, dim?: number, keepdim = false) => argReduce('max', x, dim, keepdim);
+export const argmin = (x: Tensor, dim?: number, keepdim = false) => argReduce('min', x, dim, keepdim);

@@ -1,0 +1,113 @@
+import { fmt, normalizeDim, contiguousStrides } from '../shape.ts';
+import { isFloat } from '../dtype.ts';
+import type { Kernel } from '../backend/types.ts';
+import { gatherContiguous } from '../backend/cpu/backend.ts';
+import { RowWalker } from '../backend/cpu/strided.ts';
+import type { Tensor } from '../tensor.ts';
+import { runKernel } from './apply.ts';
+import { nextDrawKey, uniformAt } from '../random.ts';
+
+interface MultinomialAttrs {
+  key: number;
+  samples: number;
+  replacement: boolean;
+}
+
+/** Inverse-CDF sampling per row; without replacement, drawn classes leave the pool. */
+const multinomialKernel: Kernel<MultinomialAttrs> = {
+  name: 'multinomial',
+  cpu: (outs, [probs], { key, samples, replacement }) => {
+    const out = outs[0]!;
+    const p = gatherContiguous(probs!);
+    const C = probs!.shape[probs!.shape.length - 1]!;
+    const rows = p.length / C;
+    const weights = new Float64Array(C);
+    for (let r = 0; r < rows; r++) {
+      let total = 0;
+      for (let c = 0; c < C; c++) {
+        const w = p[r * C + c]!;
+        if (!(w >= 0) || w === Infinity) throw new Error(`multinomial: probabilities must be finite and non-negative, row ${r} has ${w}`);
+        weights[c] = w;
+        total += w;
+      }
+      if (!(total > 0)) throw new Error(`multinomial: row ${r} has no positive probability`);
+      for (let s = 0; s < samples; s++) {
+        const u = uniformAt(key, r * samples + s) * total;
+        let acc = 0;
+        let pick = -1;
+        for (let c = 0; c < C; c++) {
+          acc += weights[c]!;
+          if (weights[c]! > 0) pick = c;
+          if (u < acc && weights[c]! > 0) break;
+        }
+        out[r * samples + s] = pick;
+        if (!replacement) {
+          total -= weights[pick]!;
+          weights[pick] = 0;
+          if (!(total > 0) && s + 1 < samples) throw new Error(`multinomial: row ${r} has fewer than ${samples} positive classes to draw without replacement`);
+        }
+      }
+    }
+  },
+};
+
+/**
+ * Draw class indices (int32) from each row of non-negative weights [C] or [N, C].
+ * @example const next = multinomial(probs, 1)  // (B, 1)
+ */
+export function multinomial(probs: Tensor, numSamples: number, options: { replacement?: boolean } = {}): Tensor {
+  const replacement = options.replacement ?? false;
+  if (probs.ndim < 1 || probs.ndim > 2) throw new Error(`multinomial: expected 1-D or 2-D probabilities, got shape ${fmt(probs.shape)}`);
+  if (!isFloat(probs.dtype)) throw new Error(`multinomial: probabilities must be floating point, got ${probs.dtype}`);
+  const C = probs.shape[probs.ndim - 1]!;
+  if (!Number.isInteger(numSamples) || numSamples <= 0) throw new Error(`multinomial: numSamples must be a positive integer, got ${numSamples}`);
+  if (!replacement && numSamples > C) throw new Error(`multinomial: cannot draw ${numSamples} samples from ${C} classes without replacement`);
+  const shape = probs.ndim === 1 ? [numSamples] : [probs.shape[0]!, numSamples];
+  return runKernel(multinomialKernel, [probs], [{ shape, dtype: 'int32' }], { key: nextDrawKey(), samples: numSamples, replacement })[0]!;
+}
+
+interface TopkAttrs {
+  k: number;
+  dim: number;
+  largest: boolean;
+}
+
+/** Indices of the k largest (or smallest) values along `dim`, best first; ties keep the lower index. */
+const topkKernel: Kernel<TopkAttrs> = {
+  name: 'topk',
+  cpu: (outs, [x], { k, dim, largest }) => {
+    const out = outs[0]!;
+    const n = x!.shape[dim]!;
+    const step = x!.strides[dim]!;
+    const rest = x!.shape.map((s, i) => (i === dim ? 1 : s));
+    const outShape = x!.shape.map((s, i) => (i === dim ? k : s));
+    const outStrides = contiguousStrides(outShape);
+    const it = new RowWalker(rest, [outStrides, x!.strides], [0, x!.offset]);
+    const order = new Array<number>(n);
+    const vals = new Float64Array(n);
+    const sign = largest ? -1 : 1;
+    for (let r = 0; r < it.rows; r++, it.advance()) {
+      for (let j = 0; j < it.inner; j++) {
+        const base = it.offsets[1]! + j * it.steps[1]!;
+        const o = it.offsets[0]! + j * it.steps[0]!;
+        for (let i = 0; i < n; i++) { order[i] = i; const v = x!.data[base + i * step]!; vals[i] = v !== v ? -sign * Infinity : v; }
+        order.sort((a, b) => sign * (vals[a]! - vals[b]!) || a - b);
+        for (let i = 0; i < k; i++) out[o + i * outStrides[dim]!] = order[i]!;
+      }
+    }
+  },
+};
+
+/**
+ * The k largest values along `dim` and their int32 indices (values carry gradients).
+ * @example const { values } = topk(logits, 10); // threshold for top-k sampling
+ */
+export function topk(x: Tensor, k: number, dim = -1, largest = true): { values: Tensor; indices: Tensor } {
+  const d = normalizeDim('topk', dim, x.ndim);
+  const n = x.ndim === 0 ? 1 : x.shape[d]!;
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new Error(`topk: k=${k} is out of range for dim ${dim} of size ${n} (shape ${fmt(x.shape)})`);
+  if (x.ndim === 0) return { values: x, indices: x.to('int32').mul(0) };
+  const outShape = x.shape.map((s, i) => (i === d ? k : s));
+  const [indices] = runKernel(topkKernel, [x], [{ shape: outShape, dtype: 'int32' }], { k, dim: d, largest });
+  return { values: x.gather(d, indices!), indices: indices! };
+}

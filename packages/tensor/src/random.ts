@@ -1,0 +1,72 @@
+/**
+ * One seeded generator per process. Draws are counter based (a Philox-style 32-bit hash of
+ * (seed, counter)), so the i-th number of a draw depends only on the seed and its position: the
+ * CPU and GPU backends produce the same streams, and a resumed run continues the same sequence.
+ */
+
+let seed = 0x2545f491;
+let draws = 0;
+
+/** Seed every later random draw (`rand`, `randn`, `dropout`, `multinomial`, init). */
+export function manualSeed(n: number): void {
+  if (!Number.isFinite(n)) throw new Error(`manualSeed: seed must be a finite number, got ${n}`);
+  const lo = Math.floor(Math.abs(n)) % 4294967296;
+  const hi = Math.floor(Math.abs(n) / 4294967296);
+  seed = hash2(lo ^ 0x2545f491, hi ^ (n < 0 ? 0x9e3779b9 : 0));
+  draws = 0;
+}
+
+/** The generator's state, for checkpoints: restoring it continues the same sequence. */
+export function getRngState(): { seed: number; draws: number } {
+  return { seed, draws };
+}
+
+export function setRngState(state: { seed: number; draws: number }): void {
+  seed = state.seed >>> 0;
+  draws = state.draws;
+}
+
+/** The key of the next draw: element i of the draw is a function of (key, i) alone. */
+export function nextDrawKey(): number {
+  const key = hash2(seed, draws);
+  draws++;
+  return key;
+}
+
+/** 32-bit avalanche hash of two words (two rounds of a Philox-like multiply-xor). */
+export function hash2(key: number, ctr: number): number {
+  let lo = ctr >>> 0;
+  let hi = key >>> 0;
+  for (let round = 0; round < 4; round++) {
+    const p = Math.imul(lo, 0xd2511f53) >>> 0;
+    const mulhi = umulhi(lo, 0xd2511f53);
+    lo = (mulhi ^ hi ^ (0x9e3779b9 * (round + 1))) >>> 0;
+    hi = p;
+  }
+  let x = (lo ^ Math.imul(hi, 0x85ebca6b)) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  return x >>> 0;
+}
+
+function umulhi(a: number, b: number): number {
+  const aLo = a & 0xffff, aHi = a >>> 16, bLo = b & 0xffff, bHi = b >>> 16;
+  const lolo = aLo * bLo;
+  const hilo = aHi * bLo;
+  const lohi = aLo * bHi;
+  const cross = (lolo >>> 16) + (hilo & 0xffff) + (lohi & 0xffff);
+  return (aHi * bHi + (hilo >>> 16) + (lohi >>> 16) + Math.floor(cross / 65536)) >>> 0;
+}
+
+/** Uniform in [0, 1) with 24 bits, the i-th number of a draw. */
+export function uniformAt(s: number, i: number): number {
+  return (hash2(s, i) >>> 8) / 16777216;
+}
+
+/** Standard normal from two uniforms (Box-Muller), the i-th number of a draw. */
+export function normalAt(s: number, i: number): number {
+  const u1 = ((hash2(s, 2 * i) >>> 8) + 1) / 16777217; // (0, 1]
+  const u2 = (hash2(s, 2 * i + 1) >>> 8) / 16777216;
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
