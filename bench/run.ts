@@ -1,0 +1,25 @@
+/**
+ * Benchmarks: `npm run bench -- <name> [options]`. Each prints a table and writes JSON to
+ * bench/results/<name>.json.
+ *
+ *   npm run bench -- matmul            CPU (and GPU, when present) float32 matmul GFLOP/s
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benches: Record<string, () => Promise<{ rows: Record<string, unknown>[]; meta?: Record<string, unknown> }>> = {
+  matmul: async () => (await import('./matmul.ts')).run(process.argv.slice(3)),
+};
+
+const name = process.argv[2];
+if (name === undefined || !(name in benches)) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]`);
+  process.exit(2);
+}
+const { rows, meta } = await benches[name]!();
+console.table(rows);
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `${name}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ bench: name, date: new Date().toISOString(), node: process.version, ...meta, rows }, null, 2));
+console.log(`wrote ${out}`);
