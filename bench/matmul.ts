@@ -36,10 +36,11 @@ export async function run(args: string[]) {
         y.dispose();
       });
       await bench.run();
-      const task = bench.tasks[0]!;
-      const ms = task.result?.latency?.mean ?? NaN;
+      const result = bench.tasks[0]!.result;
+      const latency = result !== undefined && 'latency' in result ? result.latency : undefined;
+      const ms = latency?.mean ?? NaN;
       const flops = 2 * c.m * c.k * c.n;
-      rows.push({ device, shape: c.label, 'ms (mean)': +ms.toFixed(3), 'GFLOP/s': +(flops / (ms / 1000) / 1e9).toFixed(2), samples: task.result?.latency?.samplesCount });
+      rows.push({ device, shape: c.label, 'ms (mean)': +ms.toFixed(3), 'GFLOP/s': +(flops / (ms / 1000) / 1e9).toFixed(2), samples: latency?.samplesCount });
       a.dispose();
       b.dispose();
     }

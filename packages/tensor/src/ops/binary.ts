@@ -20,7 +20,7 @@ export interface BinaryDef {
   vjp: ((g: Tensor, a: Tensor, b: Tensor, y: Tensor, needs: readonly boolean[]) => (Tensor | null)[]) | null;
 }
 
-const compare = (cpu: (a: number, b: number) => boolean, op: string): BinaryDef => ({
+const compare = (cpu: (a: number, b: number) => boolean, op: string): BinaryDef & { vjp: null } => ({
   cpu: (a, b) => (cpu(a, b) ? 1 : 0),
   wgsl: (a, b) => `select(0u, 1u, ${a} ${op} ${b})`,
   out: 'bool',
