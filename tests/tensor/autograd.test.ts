@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enableGrad, isGradEnabled, liveBytes, manualSeed, noGrad, randn, tensor, tidy, keep, zeros, type Tensor } from '@llmts/tensor';
+import { enableGrad, isGradEnabled, liveBytes, manualSeed, noGrad, randn, tensor, tidy, keep, zeroGrad, zeros, type Tensor } from '@llmts/tensor';
 
 describe('reverse-mode autograd', () => {
   it('accumulates into leaf grads across backward calls until cleared', async () => {
@@ -8,7 +8,8 @@ describe('reverse-mode autograd', () => {
     expect(await x.grad!.toArray()).toEqual([2, 4, 6]);
     x.mul(3).sum().backward();
     expect(await x.grad!.toArray()).toEqual([5, 7, 9]);
-    x.grad = null;
+    zeroGrad([x]);
+    expect(x.grad).toBeNull();
     x.sum().backward();
     expect(await x.grad!.toArray()).toEqual([1, 1, 1]);
   });

@@ -15,7 +15,7 @@ export { manualSeed, getRngState, setRngState } from './random.ts';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.ts';
 export type { BackwardOptions } from './autograd/tape.ts';
 export { sumToShape } from './autograd/sum-to-shape.ts';
-export { tidy, keep, liveBytes } from './memory.ts';
+export { tidy, keep, liveBytes, zeroGrad } from './memory.ts';
 
 export {
   tensor, fromArray, full, zeros, ones, empty, fullLike, zerosLike, onesLike, arange, linspace, logspace, eye,

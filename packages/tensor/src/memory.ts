@@ -67,3 +67,14 @@ export function tidy<T>(fn: () => T): T {
 export function liveBytes(device: Device = 'cpu'): number {
   return getBackend(device).liveBytes();
 }
+
+/**
+ * Clear the gradients of these tensors (disposing them), as `optimizer.zero_grad(set_to_none=True)`.
+ * @example zeroGrad(model.parameters())
+ */
+export function zeroGrad(tensors: Iterable<Tensor>): void {
+  for (const t of tensors) {
+    t.grad?.dispose();
+    t.grad = null;
+  }
+}
