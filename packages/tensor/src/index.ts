@@ -43,3 +43,10 @@ export { gradcheck } from './testing/gradcheck.ts';
 export type { GradcheckOptions, GradcheckResult } from './testing/gradcheck.ts';
 export { allclose, assertClose, compareArrays } from './testing/allclose.ts';
 export type { CloseOptions } from './testing/allclose.ts';
+
+export { initWebGPU, webgpuBackend, initDefaultDevice } from './init.ts';
+export type { WebGPUOptions } from './backend/webgpu/device.ts';
+
+// Choose the default device before anything else runs (GPU when a hardware adapter exists).
+import { initDefaultDevice } from './init.ts';
+await initDefaultDevice();

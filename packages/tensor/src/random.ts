@@ -50,7 +50,8 @@ export function hash2(key: number, ctr: number): number {
   return x >>> 0;
 }
 
-function umulhi(a: number, b: number): number {
+/** High 32 bits of the 64-bit product of two u32 (exact; the WGSL twin is umulhi32). */
+export function umulhi(a: number, b: number): number {
   const aLo = a & 0xffff, aHi = a >>> 16, bLo = b & 0xffff, bHi = b >>> 16;
   const lolo = aLo * bLo;
   const hilo = aHi * bLo;

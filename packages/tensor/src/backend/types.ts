@@ -42,16 +42,46 @@ export interface CpuView {
 /** A CPU kernel: fills the (zeroed, contiguous) outputs from the inputs. */
 export type CpuKernel<A> = (outputs: TypedArray[], inputs: CpuView[], attrs: A, specs: readonly OutputSpec[]) => void;
 
+/** What a GPU dispatch binds, in binding order: an input view, an output, or a scratch buffer. */
+export type GpuBindingRef = { input: number } | { output: number } | { scratch: number };
+
+/** One compute dispatch: a WGSL module (entry point `main`), its buffers, u32 params, and its size. */
+export interface GpuDispatch {
+  code: string;
+  /** Buffers for bindings 0..n-1; the params buffer is bound last (binding n) by the backend. */
+  bindings: readonly GpuBindingRef[];
+  params: ArrayLike<number>;
+  /** Workgroup counts, or `{ threads, size }` to launch ceil(threads/size) groups on a 2-D grid. */
+  workgroups: readonly [number, number?, number?] | { threads: number; size: number };
+}
+
+export interface GpuCaps {
+  f16: boolean;
+  subgroups: boolean;
+  maxWorkgroupStorage: number;
+}
+
+/** The GPU backend's side of a kernel: it issues dispatches through this context. */
+export interface GpuKernelContext {
+  readonly caps: GpuCaps;
+  dispatch(d: GpuDispatch): void;
+  /** Zero-fill an output before dispatches add into it. */
+  clearOutput(index: number): void;
+  /** A temporary buffer of `bytes`, released when the kernel has been encoded. */
+  scratch(bytes: number): number;
+}
+
+export type GpuKernel<A> = (ctx: GpuKernelContext, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A) => void;
+
 /**
  * One kernel, declared once per op (or op family): the CPU function and the WGSL program builder
  * sit side by side. A backend runs the half it understands.
  */
 export interface Kernel<A = unknown> {
-  /** Unique name; with `key(attrs)` it names a compiled specialisation. */
   readonly name: string;
   readonly cpu: CpuKernel<A>;
-  /** Filled in by the WebGPU backend's registry; absent means the GPU cannot run it yet. */
-  wgsl?: unknown;
+  /** The WebGPU implementation; absent means the GPU cannot run this kernel (a clear error, never a CPU fallback). */
+  readonly gpu?: GpuKernel<A>;
 }
 
 /** The narrow interface every backend implements. */

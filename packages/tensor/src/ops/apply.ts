@@ -1,5 +1,6 @@
 import type { DType } from '../dtype.ts';
-import { promoteTypes, promoteWithScalar, allocArray } from '../dtype.ts';
+import { promoteTypes, promoteWithScalar } from '../dtype.ts';
+import { full } from './create.ts';
 import { getBackend } from '../backend/registry.ts';
 import type { Device, Kernel, OutputSpec, View } from '../backend/types.ts';
 import { Tensor, type TensorLike } from '../tensor.ts';
@@ -31,11 +32,9 @@ export function runKernel<A>(kernel: Kernel<A>, inputs: readonly View[], outputs
   return storages.map((s, i) => new Tensor(s, outputs[i]!.shape, undefined, 0, outputs[i]!.dtype));
 }
 
-/** A 0-d tensor holding `value`. */
+/** A 0-d tensor holding `value`, made by a fill kernel (no upload, so no GPU flush). */
 export function scalarTensor(value: number | boolean, dtype: DType, device: Device): Tensor {
-  const data = allocArray(dtype, 1);
-  data[0] = typeof value === 'boolean' ? Number(value) : value;
-  return new Tensor(getBackend(device).upload(dtype, data), []);
+  return full([], typeof value === 'boolean' ? Number(value) : value, { dtype, device });
 }
 
 /**

@@ -6,6 +6,7 @@ import { mapBinary, mapTernary } from '../backend/cpu/elementwise.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor, TensorLike } from '../tensor.ts';
 import { coerceOperands, runKernel, sameDevice, scalarTensor } from './apply.ts';
+import { computeType, elementwise } from '../backend/webgpu/codegen.ts';
 
 /**
  * One elementwise binary primitive: scalar CPU function (an integer variant where wrapping
@@ -14,7 +15,8 @@ import { coerceOperands, runKernel, sameDevice, scalarTensor } from './apply.ts'
 export interface BinaryDef {
   cpu: (a: number, b: number) => number;
   cpuInt?: (a: number, b: number) => number;
-  wgsl: (a: string, b: string) => string;
+  /** WGSL expression over `a` and `b` in their compute type `t`. */
+  wgsl: (a: string, b: string, t: 'f32' | 'i32' | 'u32') => string;
   /** 'same': the promoted dtype; 'bool': comparisons; 'float': true division. */
   out: 'same' | 'bool' | 'float';
   vjp: ((g: Tensor, a: Tensor, b: Tensor, y: Tensor, needs: readonly boolean[]) => (Tensor | null)[]) | null;
@@ -57,7 +59,7 @@ export const binaryDefs = {
   },
   pow: {
     cpu: Math.pow,
-    wgsl: (a, b) => `pow_safe(${a}, ${b})`,
+    wgsl: (a, b, t) => (t === 'i32' ? `pow_i32(${a}, ${b})` : `pow_safe(${a}, ${b})`),
     out: 'same',
     vjp: (g, a, b, y, n) => [
       n[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
@@ -97,7 +99,11 @@ function kernelFor(op: BinaryOp, int: boolean): Kernel<null> {
   if (k === undefined) {
     const def: BinaryDef = binaryDefs[op];
     const f = (int && def.cpuInt) || def.cpu;
-    k = { name, cpu: (outs, [a, b]) => mapBinary(outs[0]!, a!, b!, f) };
+    k = {
+      name,
+      cpu: (outs, [a, b]) => mapBinary(outs[0]!, a!, b!, f),
+      gpu: (ctx, [a, b], [out]) => elementwise(ctx, [a!, b!], out!, ([x, y]) => def.wgsl(x!, y!, computeType(a!.dtype))),
+    };
     kernels.set(name, k);
   }
   return k;
@@ -129,6 +135,7 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
 const whereKernel: Kernel<null> = {
   name: 'where',
   cpu: (outs, [c, a, b]) => mapTernary(outs[0]!, c!, a!, b!, (q, x, y) => (q !== 0 ? x : y)),
+  gpu: (ctx, [c, a, b], [out]) => elementwise(ctx, [c!, a!, b!], out!, ([q, x, y]) => `select(${y}, ${x}, ${q} != 0u)`),
 };
 
 /**

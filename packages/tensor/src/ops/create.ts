@@ -4,7 +4,8 @@ import type { Device, Kernel } from '../backend/types.ts';
 import { getBackend, getDefaultDevice } from '../backend/registry.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
-import { hash2, nextDrawKey, normalAt, uniformAt } from '../random.ts';
+import { hash2, nextDrawKey, normalAt, uniformAt, umulhi } from '../random.ts';
+import { computeType, entry, f32bits, header, store } from '../backend/webgpu/codegen.ts';
 import { where } from './binary.ts';
 
 export interface TensorOptions {
@@ -104,6 +105,17 @@ export function tensor(data: NestedArray | TypedArray, options: TensorOptions & 
 const fillKernel: Kernel<{ value: number }> = {
   name: 'fill',
   cpu: (outs, _inputs, { value }) => { outs[0]!.fill(value); },
+  gpu: (ctx, _inputs, [out], { value }) => {
+    const n = numel(out!.shape);
+    if (n === 0) return;
+    const t = computeType(out!.dtype);
+    const v = t === 'f32' ? 'pf(1u)' : t === 'i32' ? 'bitcast<i32>(P[1])' : 'P[1]';
+    const bits = t === 'f32' ? f32bits(value) : value >>> 0;
+    const code = `${header([{ name: 'out', dtype: out!.dtype, write: true }])}
+${entry(`  if (i >= P[0]) { return; }
+  out[i] = ${store(out!.dtype, v)};`)}`;
+    ctx.dispatch({ code, bindings: [{ output: 0 }], params: [n, bits], workgroups: { threads: n, size: 256 } });
+  },
 };
 
 /** A tensor of `shape` filled with `value`. @example full([2, 3], 7) */
@@ -205,7 +217,21 @@ export const randomKernel: Kernel<RandomAttrs> = {
     const out = outs[0]!;
     if (kind === 'uniform') for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * uniformAt(key, i);
     else if (kind === 'normal') for (let i = 0; i < out.length; i++) out[i] = low + high * normalAt(key, i);
-    else for (let i = 0; i < out.length; i++) out[i] = low + Math.floor((hash2(key, i) / 4294967296) * (high - low));
+    else for (let i = 0; i < out.length; i++) out[i] = low + umulhi(hash2(key, i), high - low);
+  },
+  gpu: (ctx, _inputs, [out], { key, kind, low, high }) => {
+    const n = numel(out!.shape);
+    if (n === 0) return;
+    const value = kind === 'uniform'
+      ? 'pf(2u) + (pf(3u) - pf(2u)) * (f32(hash2(P[1], i) >> 8u) / 16777216.0)'
+      : kind === 'normal'
+        ? 'pf(2u) + pf(3u) * sqrt(-2.0 * log((f32(hash2(P[1], 2u * i) >> 8u) + 1.0) / 16777217.0)) * cos(6.283185307179586 * (f32(hash2(P[1], 2u * i + 1u) >> 8u) / 16777216.0))'
+        : 'bitcast<i32>(P[2]) + i32(umulhi32(hash2(P[1], i), P[3]))';
+    const params = kind === 'int' ? [n, key, low >>> 0, (high - low) >>> 0] : [n, key, f32bits(low), f32bits(high)];
+    const code = `${header([{ name: 'out', dtype: out!.dtype, write: true }])}
+${entry(`  if (i >= P[0]) { return; }
+  out[i] = ${store(out!.dtype, value)};`)}`;
+    ctx.dispatch({ code, bindings: [{ output: 0 }], params, workgroups: { threads: n, size: 256 } });
   },
 };
 

@@ -8,6 +8,8 @@ import { runKernel, sameDevice } from './apply.ts';
 import { where } from './binary.ts';
 import { mapUnary } from '../backend/cpu/elementwise.ts';
 import { zeros } from './create.ts';
+import { numel } from '../shape.ts';
+import { elementwise, entry, header } from '../backend/webgpu/codegen.ts';
 
 interface IndexAttrs {
   dim: number;
@@ -46,6 +48,19 @@ const gatherKernel: Kernel<IndexAttrs> = {
       out[pos] = xd[base + idx * step]!;
     });
   },
+  gpu: (ctx, [x, index], [out], { dim, size }) => {
+    const n = numel(index!.shape);
+    if (n === 0) return;
+    const rank = index!.shape.length;
+    const xStrides = x!.strides.map((st, i) => (i === dim ? 0 : st));
+    const params = [n, rank, ...index!.shape, index!.offset, ...index!.strides, x!.offset, ...xStrides, x!.strides[dim]!, size];
+    const idxAt = 2 + rank, xAt = idxAt + 1 + rank, stepAt = xAt + 1 + rank;
+    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 'index', dtype: 'int32' }, { name: 'out', dtype: out!.dtype, write: true }])}
+${entry(`  if (i >= P[0]) { return; }
+  let j = u32(clamp(index[strided(i, 2u, P[1], ${idxAt}u)], 0, i32(P[${stepAt + 1}]) - 1));
+  out[i] = x[strided(i, 2u, P[1], ${xAt}u) + j * P[${stepAt}]];`)}`;
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }], params, workgroups: { threads: n, size: 256 } });
+  },
 };
 
 /** out = base; out[... index[pos] at dim ...] += src[pos] */
@@ -61,6 +76,31 @@ const scatterAddKernel: Kernel<IndexAttrs> = {
       if (idx < 0 || idx >= size) throw outOfBounds(op, idx, dim, size);
       out[b + idx * step] += sd[at]!;
     });
+  },
+  gpu: (ctx, [base, index, src], [out], { dim, size }) => {
+    if (out!.dtype === 'float16') throw new Error('scatterAdd: float16 has no GPU atomics; use float32');
+    elementwise(ctx, [base!], out!, ([a]) => a!);
+    const n = numel(index!.shape);
+    if (n === 0) return;
+    const rank = index!.shape.length;
+    const outStrides = contiguousStrides(out!.shape);
+    const params = [n, rank, ...index!.shape, index!.offset, ...index!.strides, src!.offset, ...src!.strides, 0, ...outStrides.map((st, i) => (i === dim ? 0 : st)), outStrides[dim]!, size];
+    const idxAt = 2 + rank, srcAt = idxAt + 1 + rank, outAt = srcAt + 1 + rank, stepAt = outAt + 1 + rank;
+    const add = out!.dtype === 'int32'
+      ? '  atomicAdd(&out[o], v);'
+      : `  var old = atomicLoad(&out[o]);
+  loop {
+    let swapped = atomicCompareExchangeWeak(&out[o], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (swapped.exchanged) { break; }
+    old = swapped.old_value;
+  }`;
+    const code = `${header([{ name: 'index', dtype: 'int32' }, { name: 'src', dtype: src!.dtype }, { name: 'out', dtype: out!.dtype, atomic: true }])}
+${entry(`  if (i >= P[0]) { return; }
+  let j = u32(clamp(index[strided(i, 2u, P[1], ${idxAt}u)], 0, i32(P[${stepAt + 1}]) - 1));
+  let v = src[strided(i, 2u, P[1], ${srcAt}u)];
+  let o = strided(i, 2u, P[1], ${outAt}u) + j * P[${stepAt}];
+${add}`)}`;
+    ctx.dispatch({ code, bindings: [{ input: 1 }, { input: 2 }, { output: 0 }], params, workgroups: { threads: n, size: 256 } });
   },
 };
 

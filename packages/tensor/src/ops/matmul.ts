@@ -7,6 +7,7 @@ import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
 import { broadcastView } from './binary.ts';
+import { matmulGpu } from '../backend/webgpu/matmul.ts';
 
 export interface MatmulAttrs {
   batch: number[];
@@ -33,6 +34,7 @@ export const matmulKernel: Kernel<MatmulAttrs> = {
       }
     }
   },
+  gpu: (ctx, [a, b], [out], { batch, M, N, K }) => matmulGpu(ctx, a!, b!, out!, batch, M, N, K),
 };
 
 /**

@@ -6,6 +6,7 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
+import { elementwise, entry, header } from '../backend/webgpu/codegen.ts';
 
 /** Accept both `x.view(2, 3)` and `x.view([2, 3])`. */
 export function shapeArgs(args: number[] | [readonly number[]]): number[] {
@@ -21,7 +22,11 @@ function makeView(op: string, x: Tensor, shape: readonly number[], strides: read
   return record(out, op, [x], (g) => [vjp(g)]);
 }
 
-const copyKernel: Kernel<null> = { name: 'copy', cpu: (outs, [x]) => mapUnary(outs[0]!, x!, (v) => v) };
+const copyKernel: Kernel<null> = {
+  name: 'copy',
+  cpu: (outs, [x]) => mapUnary(outs[0]!, x!, (v) => v),
+  gpu: (ctx, [x], [out]) => elementwise(ctx, [x!], out!, ([a]) => a!),
+};
 
 /** Contiguous copy of any view (no autograd). */
 function copyOf(x: Tensor): Tensor {
@@ -114,6 +119,22 @@ const placeKernel: Kernel<{ placements: Placement[] }> = {
         let o = it.offsets[0]!, i = it.offsets[1]!;
         for (let j = 0; j < it.inner; j++, o += so, i += sx) out[o] = xd[i]!;
       }
+    });
+  },
+  gpu: (ctx, inputs, [out], { placements }) => {
+    const covered = inputs.reduce((n, x) => n + numel(x.shape), 0);
+    if (covered < numel(out!.shape)) ctx.clearOutput(0);
+    inputs.forEach((x, k) => {
+      const n = numel(x.shape);
+      if (n === 0) return;
+      const p = placements[k]!;
+      const rank = x.shape.length;
+      const params = [n, rank, ...x.shape, x.offset, ...x.strides, p.offset, ...p.strides];
+      const srcAt = 2 + rank, dstAt = srcAt + 1 + rank;
+      const code = `${header([{ name: 'src', dtype: x.dtype }, { name: 'out', dtype: out!.dtype, write: true }])}
+${entry(`  if (i >= P[0]) { return; }
+  out[strided(i, 2u, P[1], ${dstAt}u)] = src[strided(i, 2u, P[1], ${srcAt}u)];`)}`;
+      ctx.dispatch({ code, bindings: [{ input: k }, { output: 0 }], params, workgroups: { threads: n, size: 256 } });
     });
   },
 };

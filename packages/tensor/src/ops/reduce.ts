@@ -6,6 +6,7 @@ import { argReduceInto, reduceInto, type ReduceKind } from '../backend/cpu/reduc
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
+import { reduceGpu } from '../backend/webgpu/reduce.ts';
 import { where } from './binary.ts';
 
 export interface ReduceAttrs {
@@ -34,11 +35,13 @@ export const reduceDefs = {
 
 export type ReduceOp = keyof typeof reduceDefs;
 
-const kernels: Record<ReduceOp, Kernel<ReduceAttrs>> = {
-  sum: { name: 'reduce.sum', cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, 'sum') },
-  max: { name: 'reduce.max', cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, 'max') },
-  min: { name: 'reduce.min', cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, 'min') },
-};
+const reduceKernel = (kind: ReduceKind): Kernel<ReduceAttrs> => ({
+  name: `reduce.${kind}`,
+  cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, kind),
+  gpu: (ctx, [x], [out], a) => reduceGpu(ctx, x!, a.dims, out!, kind),
+});
+
+const kernels: Record<ReduceOp, Kernel<ReduceAttrs>> = { sum: reduceKernel('sum'), max: reduceKernel('max'), min: reduceKernel('min') };
 
 /** The dims a reduction covers: `undefined` or `[]` mean all (as in PyTorch); none for a 0-d tensor. */
 export function reduceDims(op: string, dim: number | readonly number[] | undefined, ndim: number): number[] {
@@ -93,9 +96,17 @@ export function variance(x: Tensor, dim?: number | readonly number[], options: {
   return centered.mul(centered).sum(dims, keepdim).div(Math.max(count - correction, 0));
 }
 
-const argKernels = {
-  max: { name: 'reduce.argmax', cpu: (outs, [x], a) => argReduceInto(outs[0]!, x!, a.dims[0]!, true) } as Kernel<ReduceAttrs>,
-  min: { name: 'reduce.argmin', cpu: (outs, [x], a) => argReduceInto(outs[0]!, x!, a.dims[0]!, false) } as Kernel<ReduceAttrs>,
+const argKernels: Record<'max' | 'min', Kernel<ReduceAttrs>> = {
+  max: {
+    name: 'reduce.argmax',
+    cpu: (outs, [x], a) => argReduceInto(outs[0]!, x!, a.dims[0]!, true),
+    gpu: (ctx, [x], [out], a) => reduceGpu(ctx, x!, a.dims, out!, 'argmax'),
+  },
+  min: {
+    name: 'reduce.argmin',
+    cpu: (outs, [x], a) => argReduceInto(outs[0]!, x!, a.dims[0]!, false),
+    gpu: (ctx, [x], [out], a) => reduceGpu(ctx, x!, a.dims, out!, 'argmin'),
+  },
 };
 
 function argReduce(kind: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {

@@ -6,6 +6,7 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
 import { nextDrawKey, uniformAt } from '../random.ts';
+import { entry, header, literal, load } from '../backend/webgpu/codegen.ts';
 
 interface MultinomialAttrs {
   key: number;
@@ -48,6 +49,36 @@ const multinomialKernel: Kernel<MultinomialAttrs> = {
         }
       }
     }
+  },
+  gpu: (ctx, [probs], [out], { key, samples, replacement }) => {
+    const C = probs!.shape[probs!.shape.length - 1]!;
+    const rows = probs!.shape.length === 2 ? probs!.shape[0]! : 1;
+    const rowStride = probs!.shape.length === 2 ? probs!.strides[0]! : 0;
+    const colStride = probs!.strides[probs!.shape.length - 1]!;
+    const w = ctx.scratch(rows * C * 4);
+    const code = `${header([{ name: 'p', dtype: probs!.dtype }, { name: 'out', dtype: 'int32', write: true }, { name: 'w', dtype: 'float32', write: true }])}
+${entry(`  let r = i;
+  if (r >= P[0]) { return; }
+  let C = P[1]; let S = P[2];
+  var total = 0.0;
+  for (var c = 0u; c < C; c++) {
+    let v = max(${load(probs!.dtype, 'p[P[5] + r * P[6] + c * P[7]]')}, 0.0);
+    w[r * C + c] = v;
+    total += v;
+  }
+  for (var s = 0u; s < S; s++) {
+    let u = (f32(hash2(P[3], r * S + s) >> 8u) / 16777216.0) * total;
+    var acc = 0.0; var pick = 0u;
+    for (var c = 0u; c < C; c++) {
+      let v = w[r * C + c];
+      acc += v;
+      if (v > 0.0) { pick = c; }
+      if (u < acc && v > 0.0) { break; }
+    }
+    out[r * S + s] = i32(pick);
+    if (P[4] == 0u) { total -= w[r * C + pick]; w[r * C + pick] = 0.0; }
+  }`, 64)}`;
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { scratch: w }], params: [rows, C, samples, key, replacement ? 1 : 0, probs!.offset, rowStride, colStride], workgroups: { threads: rows, size: 64 } });
   },
 };
 
@@ -95,6 +126,43 @@ const topkKernel: Kernel<TopkAttrs> = {
         for (let i = 0; i < k; i++) out[o + i * outStrides[dim]!] = order[i]!;
       }
     }
+  },
+  gpu: (ctx, [x], [out], { k, dim, largest }) => {
+    const shape = x!.shape;
+    const restDims = shape.map((_, d) => d).filter((d) => d !== dim);
+    const rows = restDims.reduce((a, d) => a * shape[d]!, 1);
+    if (rows === 0 || k === 0) return;
+    const outShape = shape.map((s, i) => (i === dim ? k : s));
+    const outStrides = contiguousStrides(outShape);
+    const rr = restDims.length;
+    const params = [rows, shape[dim]!, k, x!.offset, x!.strides[dim]!, outStrides[dim]!, rr,
+      ...restDims.map((d) => shape[d]!), ...restDims.map((d) => x!.strides[d]!), ...restDims.map((d) => outStrides[d]!)];
+    const better = largest ? '>' : '<';
+    const after = largest ? '<' : '>';
+    const zero = literal(x!.dtype, 0);
+    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 'out', dtype: 'int32', write: true }])}
+${entry(`  if (i >= P[0]) { return; }
+  let n = P[1]; let K = P[2]; let R = P[6];
+  var rem = i; var xb = P[3]; var ob = 0u;
+  for (var d = i32(R) - 1; d >= 0; d--) {
+    let s = P[7u + u32(d)];
+    let c = rem % s;
+    rem = rem / s;
+    xb += c * P[7u + R + u32(d)];
+    ob += c * P[7u + 2u * R + u32(d)];
+  }
+  var prevV = ${zero}; var prevJ = 0u; var have = false;
+  for (var t = 0u; t < K; t++) {
+    var bestV = ${zero}; var bestJ = 0xffffffffu;
+    for (var j = 0u; j < n; j++) {
+      let v = ${load(x!.dtype, 'x[xb + j * P[4]]')};
+      let eligible = !have || v ${after} prevV || (v == prevV && j > prevJ);
+      if (eligible && (bestJ == 0xffffffffu || v ${better} bestV)) { bestV = v; bestJ = j; }
+    }
+    out[ob + t * P[5]] = i32(bestJ);
+    prevV = bestV; prevJ = bestJ; have = true;
+  }`, 64)}`;
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }], params, workgroups: { threads: rows, size: 64 } });
   },
 };
 

@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
 import { erf as erfScalar } from './special.ts';
 import { where } from './binary.ts';
+import { computeType, elementwise, literal } from '../backend/webgpu/codegen.ts';
 
 export interface UnaryAttrs {
   min?: number;
@@ -20,14 +21,13 @@ export interface UnaryAttrs {
  */
 export interface UnaryDef {
   cpu: (x: number, attrs: UnaryAttrs) => number;
-  wgsl: (x: string, attrs: UnaryAttrs) => string;
+  /** WGSL expression over `x` in its compute type `t`. */
+  wgsl: (x: string, attrs: UnaryAttrs, t: 'f32' | 'i32' | 'u32') => string;
   /** Integer/bool inputs are converted to float32 first (as PyTorch does for exp, log, …). */
   floatOnly?: boolean;
   outDtype?: (input: DType, attrs: UnaryAttrs) => DType;
   vjp: ((g: Tensor, x: Tensor, y: Tensor, attrs: UnaryAttrs) => Tensor) | null;
 }
-
-const C = (v: number) => (Number.isFinite(v) ? v.toExponential() : v > 0 ? '3.4028234663852886e38' : '-3.4028234663852886e38');
 
 export const unaryDefs = {
   neg: { cpu: (x) => -x, wgsl: (x) => `-(${x})`, vjp: (g) => g.neg() },
@@ -59,7 +59,10 @@ export const unaryDefs = {
       const lo = a.min ?? -Infinity, hi = a.max ?? Infinity;
       return x < lo ? lo : x > hi ? hi : x;
     },
-    wgsl: (x, a) => `clamp(${x}, ${C(a.min ?? -Infinity)}, ${C(a.max ?? Infinity)})`,
+    wgsl: (x, a, t) => {
+      const bound = (v: number) => (t === 'f32' ? literal('float32', v) : literal('int32', Math.max(-2147483648, Math.min(2147483647, v))));
+      return `clamp(${x}, ${bound(a.min ?? -Infinity)}, ${bound(a.max ?? Infinity)})`;
+    },
     vjp: (g, x, _y, a) => where(x.ge(a.min ?? -Infinity).logicalAnd(x.le(a.max ?? Infinity)), g, 0),
   },
   cast: {
@@ -84,6 +87,7 @@ function kernelFor(op: UnaryOp): Kernel<UnaryAttrs> {
         const f = def.cpu;
         mapUnary(outs[0]!, x!, (v) => f(v, attrs));
       },
+      gpu: (ctx, [x], [out], attrs) => elementwise(ctx, [x!], out!, ([a]) => def.wgsl(a!, attrs, computeType(x!.dtype))),
     };
     kernels.set(op, k);
   }

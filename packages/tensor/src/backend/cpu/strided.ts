@@ -1,4 +1,4 @@
-import type { Shape } from '../../shape.ts';
+import { collapse, type Shape } from '../../shape.ts';
 
 /**
  * Walks several strided operands over one shape, a row (the innermost run) at a time.
@@ -55,22 +55,3 @@ export class RowWalker {
   }
 }
 
-/** Drop size-1 dims and merge dims that are contiguous with each other in every operand. */
-export function collapse(shape: Shape, strides: readonly Shape[]): { dims: number[]; strideSets: number[][] } {
-  const dims: number[] = [];
-  const strideSets: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d]!;
-    if (size === 1) continue;
-    const last = dims.length - 1;
-    const mergeable = last >= 0 && strides.every((s, k) => strideSets[k]![last] === s[d]! * size);
-    if (mergeable) {
-      dims[last]! *= size;
-      strides.forEach((s, k) => { strideSets[k]![last] = s[d]!; });
-    } else {
-      dims.push(size);
-      strides.forEach((s, k) => strideSets[k]!.push(s[d]!));
-    }
-  }
-  return { dims, strideSets };
-}

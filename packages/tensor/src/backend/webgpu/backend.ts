@@ -1,0 +1,327 @@
+import type { DType, TypedArray } from '../../dtype.ts';
+import { isContiguous, numel } from '../../shape.ts';
+import type { Backend, GpuBindingRef, GpuCaps, GpuDispatch, GpuKernelContext, Kernel, OutputSpec, Storage, View } from '../types.ts';
+import { BufferPool } from './pool.ts';
+import { elementwise, gpuItemSize } from './codegen.ts';
+import { fromHalfBits, toHalfBits } from './half.ts';
+import type { OpenedDevice } from './device.ts';
+
+export interface GpuStorage extends Storage {
+  readonly buffer: GPUBuffer;
+  readonly bytes: number;
+}
+
+const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
+const READBACK_USAGE = 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */;
+const ARENA_BYTES = 1 << 20;
+const FLUSH_EVERY = 256;
+
+/**
+ * The WebGPU backend: kernels are encoded into one shared command encoder (many dispatches per
+ * compute pass) and submitted in batches; only reads and sync() wait on the GPU. Every dispatch's
+ * u32 params go into one arena buffer written once per submit.
+ */
+export class WebGPUBackend implements Backend {
+  readonly device = 'gpu' as const;
+  readonly gpu: GPUDevice;
+  readonly caps: GpuCaps;
+  readonly info: OpenedDevice['adapterInfo'];
+  readonly software: boolean;
+  private readonly pool: BufferPool;
+  private readonly readPool: BufferPool;
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private readonly arena = new Uint32Array(ARENA_BYTES / 4);
+  private arenaUsed = 0;
+  private arenaBuffer: GPUBuffer;
+  private readonly stagingToDestroy: GPUBuffer[] = [];
+  private firstError: string | null = null;
+  private readonly maxBinding: number;
+  private readonly offsetAlign: number;
+  private destroyed = false;
+
+  constructor(opened: OpenedDevice) {
+    this.gpu = opened.device;
+    this.info = opened.adapterInfo;
+    this.software = opened.software;
+    const l = this.gpu.limits;
+    this.caps = { f16: opened.features.f16, subgroups: opened.features.subgroups, maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize };
+    this.maxBinding = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    this.offsetAlign = l.minStorageBufferOffsetAlignment;
+    this.pool = new BufferPool(this.gpu, STORAGE_USAGE);
+    this.readPool = new BufferPool(this.gpu, READBACK_USAGE);
+    this.arenaBuffer = this.gpu.createBuffer({ size: ARENA_BYTES, usage: 0x80 | 0x8 });
+    this.gpu.addEventListener('uncapturederror', (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      this.firstError ??= message;
+    });
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------
+
+  alloc(dtype: DType, length: number): Storage {
+    const bytes = Math.max(4, Math.ceil((length * gpuItemSize(dtype)) / 4) * 4);
+    if (bytes > this.maxBinding) {
+      throw new Error(`webgpu: a ${dtype} tensor of ${length} elements (${bytes} bytes) exceeds this device's largest storage binding of ${this.maxBinding} bytes`);
+    }
+    const buffer = this.pool.acquire(bytes);
+    const storage: GpuStorage = { device: 'gpu', dtype, length, refs: 0, freed: false, buffer, bytes };
+    return storage;
+  }
+
+  free(storage: Storage): void {
+    if (storage.freed) return;
+    storage.freed = true;
+    this.pool.release((storage as GpuStorage).buffer);
+  }
+
+  liveBytes(): number {
+    return this.pool.stats().liveBytes;
+  }
+
+  memoryStats() {
+    return { ...this.pool.stats(), pipelines: this.pipelines.size };
+  }
+
+  /** Destroy pooled buffers that no tensor uses. */
+  emptyCache(): void {
+    this.pool.emptyCache();
+    this.readPool.emptyCache();
+  }
+
+  upload(dtype: DType, data: TypedArray): Storage {
+    const storage = this.alloc(dtype, data.length) as GpuStorage;
+    const bytes = hostBytes(dtype, data);
+    if (this.pending === 0) {
+      this.gpu.queue.writeBuffer(storage.buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } else {
+      // commands already encoded may still use this (pooled) buffer: order the upload after them
+      const staging = this.gpu.createBuffer({ size: Math.ceil(bytes.byteLength / 4) * 4, usage: 0x4 /* COPY_SRC */, mappedAtCreation: true });
+      new Uint8Array(staging.getMappedRange()).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      staging.unmap();
+      this.endPass();
+      this.commandEncoder().copyBufferToBuffer(staging, 0, storage.buffer, 0, staging.size);
+      this.stagingToDestroy.push(staging);
+      this.pending++;
+    }
+    return storage;
+  }
+
+  async read(view: View): Promise<TypedArray> {
+    const n = numel(view.shape);
+    if (n === 0) return hostArray(view.dtype, new Uint8Array(0), 0);
+    let src = view.storage as GpuStorage;
+    let temp: GpuStorage | null = null;
+    if (src.freed) throw new Error('read: tensor used after dispose()');
+    if (!isContiguous(view.shape, view.strides) || view.offset !== 0) {
+      temp = this.alloc(view.dtype, n) as GpuStorage;
+      this.exec(contiguousKernel, [view], [{ shape: view.shape, dtype: view.dtype }], null, [temp]);
+      src = temp;
+    }
+    const bytes = Math.ceil((n * gpuItemSize(view.dtype)) / 4) * 4;
+    const staging = this.readPool.acquire(bytes);
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src.buffer, 0, staging, 0, bytes);
+    this.pending++;
+    if (temp !== null) this.free(temp);
+    this.flush();
+    try {
+      await staging.mapAsync(0x1 /* READ */, 0, bytes);
+    } catch (e) {
+      this.readPool.release(staging);
+      throw new Error(`webgpu: readback failed: ${(e as Error).message}${this.firstError ? ` (earlier GPU error: ${this.firstError})` : ''}`);
+    }
+    const copy = new Uint8Array(staging.getMappedRange(0, bytes).slice(0));
+    staging.unmap();
+    this.readPool.release(staging);
+    this.throwIfFailed();
+    return hostArray(view.dtype, copy, n);
+  }
+
+  // ---- kernels ------------------------------------------------------------------------------
+
+  exec<A>(kernel: Kernel<A>, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A, into?: GpuStorage[]): Storage[] {
+    if (kernel.gpu === undefined) throw new Error(`${kernel.name}: has no WebGPU kernel yet (ops never fall back to the CPU silently)`);
+    for (const v of inputs) {
+      if (v.storage.device !== 'gpu') throw new Error(`${kernel.name}: expected GPU tensors, got one on ${v.storage.device}`);
+      if (v.storage.freed) throw new Error(`${kernel.name}: an input was used after dispose()`);
+    }
+    const outs = into ?? outputs.map((o) => this.alloc(o.dtype, numel(o.shape)) as GpuStorage);
+    this.runGpu(kernel, inputs, outputs, outs, attrs);
+    return outs;
+  }
+
+  execInPlace<A>(kernel: Kernel<A>, inputs: readonly View[], targets: readonly Storage[], attrs: A): void {
+    if (kernel.gpu === undefined) throw new Error(`${kernel.name}: has no WebGPU kernel yet`);
+    this.runGpu(kernel, inputs, targets.map((t) => ({ shape: [t.length], dtype: t.dtype })), targets as GpuStorage[], attrs);
+  }
+
+  private runGpu<A>(kernel: Kernel<A>, inputs: readonly View[], specs: readonly OutputSpec[], outs: readonly GpuStorage[], attrs: A): void {
+    const scratch: GpuStorage[] = [];
+    const ctx: GpuKernelContext = {
+      caps: this.caps,
+      dispatch: (d) => this.dispatch(kernel.name, d, inputs, outs, scratch),
+      clearOutput: (i) => {
+        this.endPass();
+        this.commandEncoder().clearBuffer(outs[i]!.buffer, 0, outs[i]!.bytes);
+        this.pending++;
+      },
+      scratch: (bytes) => {
+        scratch.push(this.alloc('int32', Math.ceil(bytes / 4)) as GpuStorage);
+        return scratch.length - 1;
+      },
+    };
+    kernel.gpu!(ctx, inputs, specs, attrs);
+    for (const s of scratch) this.free(s);
+  }
+
+  private dispatch(name: string, d: GpuDispatch, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): void {
+    const kinds = d.bindings.map((b) => ('input' in b ? 'r' : 'w')).join('');
+    const key = `${kinds}\n${d.code}`;
+    let entry = this.pipelines.get(key);
+    if (entry === undefined) {
+      const layout = this.gpu.createBindGroupLayout({
+        entries: [...d.bindings.map((b) => ('input' in b ? 'read-only-storage' : 'storage') as GPUBufferBindingType), 'read-only-storage' as GPUBufferBindingType]
+          .map((type, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type } })),
+      });
+      const module = this.gpu.createShaderModule({ code: d.code, label: name });
+      const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label: name });
+      entry = { pipeline, layout };
+      this.pipelines.set(key, entry);
+    }
+    const words = Math.max(1, d.params.length);
+    let at = Math.ceil(this.arenaUsed / (this.offsetAlign / 4)) * (this.offsetAlign / 4);
+    if ((at + words) * 4 > ARENA_BYTES) {
+      this.flush();
+      at = 0;
+    }
+    for (let k = 0; k < d.params.length; k++) this.arena[at + k] = d.params[k]! >>> 0;
+    this.arenaUsed = at + words;
+    const buffers = d.bindings.map((b: GpuBindingRef) => ('input' in b ? (inputs[b.input]!.storage as GpuStorage) : 'output' in b ? outs[b.output]! : scratch[b.scratch]!));
+    const bindGroup = this.gpu.createBindGroup({
+      layout: entry.layout,
+      entries: [
+        ...buffers.map((s, binding) => ({ binding, resource: { buffer: s.buffer } })),
+        { binding: buffers.length, resource: { buffer: this.arenaBuffer, offset: at * 4, size: words * 4 } },
+      ],
+    });
+    const [x, y, z] = this.grid(d.workgroups);
+    if (x === 0) return;
+    const pass = this.computePass();
+    pass.setPipeline(entry.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    if (++this.pending >= FLUSH_EVERY) this.flush();
+  }
+
+  private grid(w: GpuDispatch['workgroups']): [number, number, number] {
+    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if ('threads' in w) {
+      const groups = Math.ceil(w.threads / w.size);
+      if (groups === 0) return [0, 1, 1];
+      const x = Math.min(groups, max);
+      const y = Math.ceil(groups / x);
+      if (y > max) throw new Error(`webgpu: ${w.threads} threads exceed the dispatch grid`);
+      return [x, y, 1];
+    }
+    return [w[0], w[1] ?? 1, w[2] ?? 1];
+  }
+
+  // ---- submission ---------------------------------------------------------------------------
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.gpu.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submit everything encoded so far. */
+  flush(): void {
+    if (this.encoder === null) return;
+    this.endPass();
+    if (this.arenaUsed > 0) this.gpu.queue.writeBuffer(this.arenaBuffer, 0, this.arena.buffer, 0, this.arenaUsed * 4);
+    this.gpu.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.pending = 0;
+    this.arenaUsed = 0;
+    for (const s of this.stagingToDestroy.splice(0)) s.destroy();
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.gpu.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.firstError !== null) {
+      const message = this.firstError;
+      this.firstError = null;
+      throw new Error(`webgpu: a GPU command failed: ${message}`);
+    }
+  }
+
+  /** Release the device (called at process exit so Dawn tears down cleanly). */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    try {
+      this.flush();
+      this.gpu.destroy();
+    } catch {
+      // exiting anyway
+    }
+  }
+
+  describe(): string {
+    const i = this.info;
+    return `${i.description || i.device || i.vendor}${this.caps.f16 ? ', shader-f16' : ''}`;
+  }
+}
+
+/** Identity copy into a contiguous buffer (used by readback of strided views). */
+const contiguousKernel: Kernel<null> = {
+  name: 'copy',
+  cpu: () => { throw new Error('unreachable'); },
+  gpu: (ctx, [x], [out]) => elementwise(ctx, [x!], out!, ([a]) => a!),
+};
+
+function hostBytes(dtype: DType, data: TypedArray): ArrayBufferView {
+  switch (dtype) {
+    case 'float32': return data instanceof Float32Array ? data : Float32Array.from(data);
+    case 'int32': return data instanceof Int32Array ? data : Int32Array.from(data);
+    case 'bool': return Uint32Array.from(data, (v) => (v ? 1 : 0));
+    case 'float16': {
+      const out = new Uint16Array(Math.ceil(data.length / 2) * 2);
+      for (let i = 0; i < data.length; i++) out[i] = toHalfBits(data[i]!);
+      return out;
+    }
+    case 'float64': throw new Error('float64 is CPU-only (WGSL has no 64-bit floats); use float32 on the GPU');
+  }
+}
+
+function hostArray(dtype: DType, bytes: Uint8Array, n: number): TypedArray {
+  const buf = bytes.buffer;
+  switch (dtype) {
+    case 'float32': return new Float32Array(buf, 0, n);
+    case 'int32': return new Int32Array(buf, 0, n);
+    case 'bool': return Uint8Array.from(new Uint32Array(buf, 0, n));
+    case 'float16': {
+      const h = new Uint16Array(buf, 0, n);
+      return Float32Array.from(h, fromHalfBits);
+    }
+    case 'float64': throw new Error('float64 is CPU-only');
+  }
+}
+

@@ -1,0 +1,54 @@
+/**
+ * Size-class buffer pool: freed buffers wait in a bucket of their class and are handed out again
+ * instead of being destroyed. Reuse is safe without waiting for the GPU because every use of a
+ * buffer is ordered on the one queue. Live bytes (handed out, not freed) are what tests watch.
+ */
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private live = 0;
+  private pooled = 0;
+  private created = 0;
+
+  constructor(private readonly device: GPUDevice, private readonly usage: number) {}
+
+  /** Round up to a size class: 256 B multiples below 64 KiB, then steps of 1/8 of a power of two. */
+  static sizeClass(bytes: number): number {
+    const b = Math.max(bytes, 16);
+    if (b <= 65536) return Math.ceil(b / 256) * 256;
+    const step = 2 ** (Math.floor(Math.log2(b)) - 3);
+    return Math.ceil(b / step) * step;
+  }
+
+  acquire(bytes: number): GPUBuffer {
+    const size = BufferPool.sizeClass(bytes);
+    const bucket = this.free.get(size);
+    const reused = bucket?.pop();
+    this.live += size;
+    if (reused !== undefined) {
+      this.pooled -= size;
+      return reused;
+    }
+    this.created += size;
+    return this.device.createBuffer({ size, usage: this.usage });
+  }
+
+  release(buffer: GPUBuffer): void {
+    const size = buffer.size;
+    this.live -= size;
+    this.pooled += size;
+    let bucket = this.free.get(size);
+    if (bucket === undefined) this.free.set(size, (bucket = []));
+    bucket.push(buffer);
+  }
+
+  /** Destroy every pooled (free) buffer, returning the memory to the driver. */
+  emptyCache(): void {
+    for (const bucket of this.free.values()) for (const b of bucket) b.destroy();
+    this.free.clear();
+    this.pooled = 0;
+  }
+
+  stats(): { liveBytes: number; pooledBytes: number; createdBytes: number } {
+    return { liveBytes: this.live, pooledBytes: this.pooled, createdBytes: this.created };
+  }
+}
