@@ -13,7 +13,7 @@ import * as mv from './ops/movement.ts';
 import * as idx from './ops/indexing.ts';
 import * as comp from './ops/composite.ts';
 import { matmul } from './ops/matmul.ts';
-import { toDevice, fullLike } from './ops/create.ts';
+import { toDevice, toAsync, ready, fullLike } from './ops/create.ts';
 import { cast } from './ops/unary.ts';
 import { nested } from './format.ts';
 
@@ -179,6 +179,10 @@ export class Tensor implements View {
     if (target === 'cpu' || target === 'gpu') return toDevice(this, target);
     throw new Error(`to: unknown device or dtype '${target}' (devices: cpu, gpu; dtypes: ${DTYPES.join(', ')})`);
   }
+  /** Copy to a device, awaiting the values (GPU to CPU); no autograd. */
+  toAsync(device: Device): Promise<Tensor> { return toAsync(this, device); }
+  /** Resolves once the values are present (they arrive later after `to('cpu')` from the GPU). */
+  ready(): Promise<this> { return ready(this) as Promise<this>; }
   cpu(): Tensor { return this.to('cpu'); }
   gpu(): Tensor { return this.to('gpu'); }
   float(): Tensor { return this.to('float32'); }

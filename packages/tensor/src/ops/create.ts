@@ -4,6 +4,7 @@ import type { Device, Kernel } from '../backend/types.ts';
 import { getBackend, getDefaultDevice } from '../backend/registry.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
+import { pendingStorage, type CpuStorage } from '../backend/cpu/backend.ts';
 import { hash2, nextDrawKey, normalAt, uniformAt, umulhi } from '../random.ts';
 import { computeType, entry, f32bits, header, store } from '../backend/webgpu/codegen.ts';
 import { where } from './binary.ts';
@@ -258,20 +259,19 @@ export const randLike = (x: Tensor, options: TensorOptions = {}) => rand(x.shape
 export const randnLike = (x: Tensor, options: TensorOptions = {}) => randn(x.shape, like(x, options));
 
 /**
- * Copy to another device (`to('gpu')`). Reading a GPU tensor back is asynchronous: use
- * `await t.toAsync('cpu')` or `await t.toArray()`.
+ * Copy to another device. `to('gpu')` uploads at once; `to('cpu')` from the GPU returns a CPU
+ * tensor whose values arrive asynchronously: reads (`toArray`, `item`) wait for them, and
+ * `await t.ready()` (or `await t.toAsync('cpu')`) makes it usable in CPU ops.
  */
 export function toDevice(x: Tensor, device: Device): Tensor {
   x.assertLive('to');
   if (x.device === device) return x;
-  if (x.device !== 'cpu') {
-    throw new Error(`to: moving a ${x.device} tensor to ${device} needs a readback; use await t.toAsync('${device}')`);
-  }
   if (x.node !== null && x.requiresGrad) {
     throw new Error(`to: cannot move a tensor that is part of an autograd graph from ${x.device} to ${device}; move leaves (parameters, inputs) before computing`);
   }
-  const data = getBackend('cpu').readSync!(x);
-  const out = new Tensor(getBackend(device).upload(x.dtype, data), x.shape);
+  let out: Tensor;
+  if (x.device === 'cpu') out = new Tensor(getBackend(device).upload(x.dtype, getBackend('cpu').readSync!(x)), x.shape);
+  else out = new Tensor(pendingStorage(x.dtype, x.numel(), getBackend(x.device).read(x)), x.shape);
   out.requiresGradFlag = x.requiresGrad;
   return out;
 }
@@ -281,4 +281,11 @@ export async function toAsync(x: Tensor, device: Device): Promise<Tensor> {
   if (x.device === device) return x;
   const data = await x.data();
   return new Tensor(getBackend(device).upload(x.dtype, data), x.shape);
+}
+
+/** Wait until a tensor's values are present (after `to('cpu')` from the GPU); returns it. */
+export async function ready(x: Tensor): Promise<Tensor> {
+  const pending = (x.storage as CpuStorage).pending;
+  if (pending) await pending;
+  return x;
 }

@@ -8,6 +8,7 @@ import { runKernel } from './apply.ts';
 import { erf as erfScalar } from './special.ts';
 import { where } from './binary.ts';
 import { computeType, elementwise, literal } from '../backend/webgpu/codegen.ts';
+import { fromHalfBits, toHalfBits } from '../backend/webgpu/half.ts';
 
 export interface UnaryAttrs {
   min?: number;
@@ -66,7 +67,7 @@ export const unaryDefs = {
     vjp: (g, x, _y, a) => where(x.ge(a.min ?? -Infinity).logicalAnd(x.le(a.max ?? Infinity)), g, 0),
   },
   cast: {
-    cpu: (x, a) => (a.dtype === 'bool' ? (x !== 0 ? 1 : 0) : x),
+    cpu: (x, a) => (a.dtype === 'bool' ? (x !== 0 ? 1 : 0) : a.dtype === 'float16' ? fromHalfBits(toHalfBits(x)) : x),
     wgsl: (x) => x,
     outDtype: (_d, a) => a.dtype!,
     vjp: (g) => g,

@@ -5,6 +5,8 @@ import { RowWalker } from './strided.ts';
 
 export interface CpuStorage extends Storage {
   readonly data: TypedArray;
+  /** Set while the values are still being read back from the GPU (`t.to('cpu')`). */
+  pending?: Promise<void> | null;
 }
 
 /** Bytes of storages not yet freed (explicitly or by the garbage collector). */
@@ -25,6 +27,7 @@ function makeStorage(dtype: DType, data: TypedArray): CpuStorage {
 export function cpuView(view: View): CpuView {
   const s = view.storage as CpuStorage;
   if (s.freed) throw new Error('tensor: used after dispose() (its storage was freed)');
+  if (s.pending) throw new Error("to('cpu'): this tensor's values are still on their way from the GPU; await t.ready() (or use await t.toAsync('cpu')) before computing with it on the CPU");
   return { data: s.data, shape: view.shape, strides: view.strides, offset: view.offset, dtype: view.dtype };
 }
 
@@ -44,6 +47,19 @@ export function gatherContiguous(v: CpuView): TypedArray {
   return out;
 }
 
+/**
+ * A CPU storage filled later by `fill` (a GPU readback); until then reads wait and kernels refuse it.
+ */
+export function pendingStorage(dtype: DType, length: number, fill: Promise<TypedArray>): CpuStorage {
+  const storage = makeStorage(dtype, allocArray(dtype, length));
+  storage.pending = fill.then((values) => {
+    (storage.data as TypedArray).set(values as ArrayLike<number> & TypedArray);
+    storage.pending = null;
+  });
+  storage.pending.catch(() => {});
+  return storage;
+}
+
 export const cpuBackend: Backend = {
   device: 'cpu',
 
@@ -58,6 +74,8 @@ export const cpuBackend: Backend = {
   },
 
   async read(view) {
+    const pending = (view.storage as CpuStorage).pending;
+    if (pending) await pending;
     return this.readSync!(view);
   },
 

@@ -1,0 +1,69 @@
+import { describe, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  argmax, argmin, crossEntropy, gelu, hasBackend, layerNorm, logSoftmax, softmax, tensor, topk, type DifferentiableOp, type Tensor,
+} from '@llmts/tensor';
+import { gradCases } from '../helpers/gradcases.ts';
+import { assertParity, type Tolerance } from '../helpers/parity.ts';
+import { broadcastPairArb, distinctValuesArb, hostArb, shapeArb } from '../helpers/arbitraries.ts';
+
+/** Tolerances per op (float32 on both devices; the GPU's transcendental functions and summation order differ). */
+const DEFAULT: Tolerance = { rtol: 1e-4, atol: 1e-5 };
+const tolerances: Partial<Record<DifferentiableOp, Tolerance>> = {
+  exp: { rtol: 2e-5, atol: 1e-5 },
+  erf: { rtol: 1e-4, atol: 2e-6 },
+  pow: { rtol: 2e-4, atol: 1e-5 },
+  matmul: { rtol: 1e-4, atol: 1e-4 },
+  sum: { rtol: 1e-4, atol: 1e-4 },
+  sigmoid: { rtol: 1e-4, atol: 1e-6 },
+  tanh: { rtol: 1e-4, atol: 1e-5 },
+};
+
+describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity, forward and backward, every differentiable primitive', () => {
+  for (const [op, c] of Object.entries(gradCases) as [DifferentiableOp, typeof gradCases[DifferentiableOp]][]) {
+    it(`${op} (rtol ${(tolerances[op] ?? DEFAULT).rtol}, atol ${(tolerances[op] ?? DEFAULT).atol})`, () => assertParity(c.arb, tolerances[op] ?? DEFAULT, true, 6));
+  }
+});
+
+const unaryArb = (run: (x: Tensor) => Tensor, min = -3, max = 3) =>
+  shapeArb(0, 3).chain((s) => hostArb(s, min, max)).map((x) => ({ inputs: [x], run, label: `[${x.shape}]` }));
+const pairArb = (run: (a: Tensor, b: Tensor) => Tensor, ints = false) =>
+  broadcastPairArb().chain(([sa, sb]) => fc.tuple(hostArb(sa, -3, 3), hostArb(sb, -3, 3)).map(([a, b]) => ({
+    inputs: ints ? [{ ...a, values: a.values.map(Math.round), dtype: 'int32' as const }, { ...b, values: b.values.map(Math.round), dtype: 'int32' as const }] : [a, b],
+    run,
+    label: `[${sa}] [${sb}]`,
+  })));
+
+describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of non-differentiable primitives and composites', () => {
+  const exact: Tolerance = { rtol: 0, atol: 0 };
+  it('comparisons and logical ops (exact)', () => assertParity(pairArb((a, b) => a.lt(b).logicalOr(a.eq(b.mul(0))).logicalAnd(a.ne(b)).logicalNot().to('float32')), exact, false, 10));
+  it('sign (exact)', () => assertParity(unaryArb((x) => x.sign()), exact, false, 10));
+  it('int32 arithmetic: add, sub, mul, pow, maximum, minimum, clamp (exact)', () =>
+    assertParity(pairArb((a, b) => a.add(b).mul(a).sub(b.pow(2)).maximum(a).minimum(b.add(5)).clamp(-4, 7), true), exact, false, 10));
+  it('argmax and argmin over a dim (exact, distinct values)', () => assertParity(
+    shapeArb(1, 3).chain((s) => fc.tuple(distinctValuesArb(s), fc.integer({ min: -s.length, max: s.length - 1 }), fc.boolean()).map(([values, d, keep]) => ({
+      inputs: [{ shape: s, values, dtype: 'float64' as const }],
+      run: (x: Tensor) => argmax(x, d, keep).add(argmin(x, d, keep).mul(100)).to('float32'),
+      label: `[${s}] dim ${d} keepdim ${keep}`,
+    }))), exact, false, 10));
+  it('topk indices along any dim (exact, distinct values)', () => assertParity(
+    shapeArb(1, 3).chain((s) => fc.tuple(distinctValuesArb(s), fc.integer({ min: -s.length, max: s.length - 1 }), fc.integer({ min: 1, max: 4 }), fc.boolean()).map(([values, d, k, largest]) => ({
+      inputs: [{ shape: s, values, dtype: 'float64' as const }],
+      run: (x: Tensor) => topk(x, Math.min(k, x.shape[d < 0 ? d + x.ndim : d]!), d, largest).indices.to('float32'),
+      label: `[${s}] k ${k} dim ${d} largest ${largest}`,
+    }))), exact, false, 10));
+  it('softmax, logSoftmax, layerNorm, gelu, crossEntropy (forward and backward)', () => assertParity(
+    shapeArb(2, 3).chain((s) => fc.tuple(hostArb(s, -3, 3), fc.array(fc.integer({ min: 0, max: s[1]! - 1 }), { minLength: s[0]!, maxLength: s[0]! }))).map(([x, t]) => ({
+      inputs: [x],
+      run: (l: Tensor) => {
+        const flat = l.reshape(l.shape[0]!, l.shape[1]!, -1).select(2, 0);
+        const ce = crossEntropy(flat, hostTargets(t, l));
+        return softmax(l, -1).add(logSoftmax(l, 1)).add(layerNorm(l, [l.shape[l.ndim - 1]!])).add(gelu(l, { approximate: 'tanh' })).add(gelu(l)).sum().add(ce);
+      },
+      label: `[${x.shape}]`,
+    })), { rtol: 1e-4, atol: 1e-4 }, true, 8));
+});
+
+function hostTargets(t: number[], like: Tensor): Tensor {
+  return tensor(t, { dtype: 'int32', device: like.device });
+}
