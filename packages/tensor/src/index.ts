@@ -50,3 +50,8 @@ export type { WebGPUOptions } from './backend/webgpu/device.ts';
 // Choose the default device before anything else runs (GPU when a hardware adapter exists).
 import { initDefaultDevice } from './init.ts';
 await initDefaultDevice();
+export { adamUpdate_, sgdUpdate_ } from './ops/optim.ts';
+export type { AdamHyper, SgdHyper } from './ops/optim.ts';
+export { saveSafetensors, loadSafetensors, readSafetensorsHeader, encodeSafetensors, parseHeader } from './io/safetensors.ts';
+export type { SafetensorsHeader, SafetensorsEntry, LoadOptions } from './io/safetensors.ts';
+export { writeFileAtomic } from './io/atomic.ts';

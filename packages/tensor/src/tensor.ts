@@ -125,6 +125,25 @@ export class Tensor implements View {
     return t;
   }
 
+  /**
+   * Make this handle hold `src`'s memory (PyTorch's `t.data = src`): shape, dtype and device
+   * follow `src`; the handle's identity (and so every reference to it) is kept. Used to move and
+   * load parameters in place.
+   */
+  setData(src: Tensor): void {
+    src.assertLive('setData');
+    const self = this as unknown as { storage: Storage; shape: readonly number[]; strides: readonly number[]; offset: number; dtype: DType };
+    src.storage.refs++;
+    const old = this.storage;
+    self.storage = src.storage;
+    self.shape = Object.freeze([...src.shape]);
+    self.strides = Object.freeze([...src.strides]);
+    self.offset = src.offset;
+    self.dtype = src.dtype;
+    if (this.disposed) this.disposed = false;
+    else if (--old.refs <= 0 && !old.freed) getBackend(old.device).free(old);
+  }
+
   /** Free this handle; storage is released when no other view uses it. Safe to call twice. */
   dispose(): void {
     if (this.disposed) return;

@@ -1,0 +1,132 @@
+/**
+ * Checkpoints as a directory PyTorch users recognise: `model.safetensors` (+ `config.json`), and
+ * for resuming `optimizer.safetensors` and `state.json` (step, RNG, anything the trainer adds).
+ *
+ * Saving never damages the last good checkpoint: everything is written and flushed into a
+ * sibling `<dir>.tmp-<pid>`, then the old directory is renamed to `<dir>.previous`, the new one
+ * renamed into place, and the old one removed. If a crash lands between the two renames, loading
+ * `<dir>` finds `<dir>.previous` and uses it.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { encodeSafetensors, loadSafetensors, writeFileAtomic, type Device, type Tensor } from '@llmts/tensor';
+import type { Module } from './module.ts';
+import type { Optimizer, OptimizerState } from './optim/optimizer.ts';
+
+export interface CheckpointContents {
+  model: Module;
+  /** The model's configuration, written as config.json (needed to rebuild the model). */
+  config: Record<string, unknown>;
+  optimizer?: Optimizer<{ lr: number }>;
+  /** Trainer state for resuming (iteration, best loss, RNG state, data position…), as state.json. */
+  state?: Record<string, unknown>;
+  /** String metadata stored in model.safetensors' header. */
+  metadata?: Record<string, string>;
+}
+
+/** Tensors once each: names that share another's memory are recorded as ties instead of stored twice. */
+function dedupe(state: Record<string, Tensor>): { tensors: Record<string, Tensor>; ties: Record<string, string> } {
+  const owner = new Map<Tensor, string>();
+  const tensors: Record<string, Tensor> = {};
+  const ties: Record<string, string> = {};
+  for (const [name, t] of Object.entries(state)) {
+    const first = owner.get(t);
+    if (first !== undefined) ties[name] = first;
+    else {
+      owner.set(t, name);
+      tensors[name] = t;
+    }
+  }
+  return { tensors, ties };
+}
+
+/**
+ * Write a checkpoint directory atomically (see the file comment).
+ * @example await saveCheckpoint('out/best', { model, config, optimizer, state: { iter, bestVal } });
+ */
+export async function saveCheckpoint(dir: string, c: CheckpointContents): Promise<void> {
+  const target = resolve(dir);
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = `${target}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    const { tensors, ties } = dedupe(c.model.stateDict());
+    const metadata = { format: 'pt', ...(c.metadata ?? {}), ...(Object.keys(ties).length ? { 'llmts.ties': JSON.stringify(ties) } : {}) };
+    writeFileAtomic(join(tmp, 'model.safetensors'), await encodeSafetensors(tensors, metadata));
+    writeFileAtomic(join(tmp, 'config.json'), `${JSON.stringify(c.config, null, 2)}\n`);
+    const state: Record<string, unknown> = { ...(c.state ?? {}) };
+    if (c.optimizer) {
+      const o = c.optimizer.stateDict();
+      writeFileAtomic(join(tmp, 'optimizer.safetensors'), await encodeSafetensors(o.tensors));
+      state.optimizer = o.meta;
+    }
+    writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const previous = `${target}.previous`;
+  if (existsSync(target)) {
+    rmSync(previous, { recursive: true, force: true });
+    renameSync(target, previous);
+  }
+  renameSync(tmp, target);
+  rmSync(previous, { recursive: true, force: true });
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  config: Record<string, unknown>;
+  modelState: Record<string, Tensor>;
+  metadata: Record<string, string>;
+  optimizerState: OptimizerState | null;
+  state: Record<string, unknown>;
+}
+
+/** The directory holding a complete checkpoint for `dir` (recovering `<dir>.previous` after a crash mid-save). */
+export function resolveCheckpointDir(dir: string): string {
+  const target = resolve(dir);
+  if (existsSync(join(target, 'model.safetensors'))) return target;
+  const previous = `${target}.previous`;
+  if (!existsSync(target) && existsSync(join(previous, 'model.safetensors'))) return previous;
+  if (!existsSync(target)) throw new Error(`checkpoint ${dir}: no such directory`);
+  if (!statSync(target).isDirectory()) throw new Error(`checkpoint ${dir}: not a directory`);
+  throw new Error(`checkpoint ${dir}: no model.safetensors inside (is it a checkpoint directory?)`);
+}
+
+function readJson(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new Error(`${path}: missing`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Read a checkpoint directory (everything validated before any tensor is returned).
+ * @example const ck = loadCheckpoint('out/best', { device: 'gpu' }); model.loadStateDict(ck.modelState);
+ */
+export function loadCheckpoint(dir: string, options: { device?: Device } = {}): LoadedCheckpoint {
+  const at = resolveCheckpointDir(dir);
+  const config = readJson(join(at, 'config.json'));
+  const state = existsSync(join(at, 'state.json')) ? readJson(join(at, 'state.json')) : {};
+  const { tensors, metadata } = loadSafetensors(join(at, 'model.safetensors'), { device: options.device });
+  const ties = metadata['llmts.ties'] ? (JSON.parse(metadata['llmts.ties']) as Record<string, string>) : {};
+  for (const [alias, owner] of Object.entries(ties)) {
+    if (!(owner in tensors)) throw new Error(`${join(at, 'model.safetensors')}: tied tensor '${alias}' points at missing '${owner}'`);
+    tensors[alias] = tensors[owner]!;
+  }
+  let optimizerState: OptimizerState | null = null;
+  if (existsSync(join(at, 'optimizer.safetensors')) && state.optimizer) {
+    const o = loadSafetensors(join(at, 'optimizer.safetensors'), { device: options.device });
+    optimizerState = { tensors: o.tensors, meta: state.optimizer as OptimizerState['meta'] };
+  }
+  return { dir: at, config, modelState: tensors, metadata, optimizerState, state };
+}

@@ -1,0 +1,1 @@
+export const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;

@@ -1,0 +1,178 @@
+/**
+ * safetensors, the format PyTorch and Hugging Face read: an 8-byte little-endian header length,
+ * a JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian data.
+ * Reading validates everything before any tensor is made, so a bad file is an error naming the
+ * file and what is wrong, never a half-loaded model.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { DType, TypedArray } from '../dtype.ts';
+import type { Device } from '../backend/types.ts';
+import { Tensor } from '../tensor.ts';
+import { fromArray } from '../ops/create.ts';
+import { fromHalfBits, toHalfBits } from '../backend/webgpu/half.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+type StDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+const ITEM: Record<StDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+export interface SafetensorsEntry {
+  dtype: StDtype;
+  shape: number[];
+  /** Byte range within the data section. */
+  offsets: [number, number];
+}
+
+export interface SafetensorsHeader {
+  entries: Map<string, SafetensorsEntry>;
+  metadata: Record<string, string>;
+  dataStart: number;
+}
+
+function fail(file: string, what: string): never {
+  throw new Error(`${file}: ${what}`);
+}
+
+/** Parse and check the header of a safetensors file held in `bytes`. */
+export function parseHeader(bytes: Uint8Array, file = 'safetensors'): SafetensorsHeader {
+  if (bytes.byteLength < 8) fail(file, `truncated: ${bytes.byteLength} bytes, but a safetensors file starts with an 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > bytes.byteLength - 8) fail(file, `truncated or not safetensors: the header claims ${n} bytes but the file has ${bytes.byteLength - 8} after the length`);
+  if (n > 100_000_000) fail(file, `header of ${n} bytes is implausibly large (not a safetensors file?)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+  } catch (e) {
+    fail(file, `header is not valid JSON (${(e as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(file, 'header must be a JSON object');
+  const dataStart = 8 + n;
+  const dataBytes = bytes.byteLength - dataStart;
+  const entries = new Map<string, SafetensorsEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = (raw ?? {}) as Record<string, string>;
+      continue;
+    }
+    const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e?.dtype !== 'string' || !(e.dtype in ITEM)) fail(file, `tensor '${name}' has unsupported dtype ${JSON.stringify(e?.dtype)} (supported: ${Object.keys(ITEM).join(', ')})`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) fail(file, `tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isInteger(x) && x >= 0) || off[1] < off[0]) {
+      fail(file, `tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
+    }
+    const dtype = e.dtype as StDtype;
+    const shape = e.shape as number[];
+    const want = shape.reduce((a, b) => a * b, 1) * ITEM[dtype];
+    if (off[1] - off[0] !== want) fail(file, `tensor '${name}' (${dtype} ${JSON.stringify(shape)}) needs ${want} bytes but its data_offsets span ${off[1] - off[0]}`);
+    if (off[1] > dataBytes) fail(file, `truncated: tensor '${name}' needs bytes up to ${off[1]} of the data section, which has ${dataBytes}`);
+    entries.set(name, { dtype, shape, offsets: [off[0], off[1]] });
+  }
+  return { entries, metadata, dataStart };
+}
+
+/** Decode one entry into host values and our dtype. */
+function decode(bytes: Uint8Array, h: SafetensorsHeader, name: string, e: SafetensorsEntry, file: string): { data: TypedArray; dtype: DType } {
+  const start = bytes.byteOffset + h.dataStart + e.offsets[0];
+  const count = (e.offsets[1] - e.offsets[0]) / ITEM[e.dtype];
+  const raw = bytes.buffer.slice(start, start + count * ITEM[e.dtype]);
+  switch (e.dtype) {
+    case 'F32': return { data: new Float32Array(raw), dtype: 'float32' };
+    case 'F64': return { data: new Float64Array(raw), dtype: 'float64' };
+    case 'F16': return { data: Float32Array.from(new Uint16Array(raw), fromHalfBits), dtype: 'float16' };
+    case 'BF16': return { data: Float32Array.from(new Uint16Array(raw), (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]!), dtype: 'float32' };
+    case 'I32': return { data: new Int32Array(raw), dtype: 'int32' };
+    case 'I16': return { data: Int32Array.from(new Int16Array(raw)), dtype: 'int32' };
+    case 'I8': return { data: Int32Array.from(new Int8Array(raw)), dtype: 'int32' };
+    case 'U8': return { data: Int32Array.from(new Uint8Array(raw)), dtype: 'int32' };
+    case 'BOOL': return { data: new Uint8Array(raw), dtype: 'bool' };
+    case 'I64': {
+      const big = new BigInt64Array(raw);
+      const out = new Int32Array(big.length);
+      for (let i = 0; i < big.length; i++) {
+        const v = big[i]!;
+        if (v > 2147483647n || v < -2147483648n) fail(file, `tensor '${name}' holds int64 value ${v}, which does not fit int32`);
+        out[i] = Number(v);
+      }
+      return { data: out, dtype: 'int32' };
+    }
+  }
+}
+
+export interface LoadOptions {
+  device?: Device;
+  /** Convert every floating point tensor to this dtype (e.g. float32). */
+  floatDtype?: DType;
+  /** Load only these names. */
+  only?: readonly string[];
+}
+
+/** Read a safetensors file's header (names, dtypes, shapes, metadata) without loading data. */
+export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  return parseHeader(readFileSync(path), path);
+}
+
+/**
+ * Load every tensor of a safetensors file (validated first; nothing is made if anything is wrong).
+ * @example const { tensors, metadata } = loadSafetensors('model.safetensors', { device: 'gpu' });
+ */
+export function loadSafetensors(path: string, options: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  let bytes: Uint8Array;
+  try {
+    if (statSync(path).isDirectory()) fail(path, 'is a directory, expected a .safetensors file');
+    bytes = readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail(path, 'no such file');
+    throw e;
+  }
+  const header = parseHeader(bytes, path);
+  const names = options.only ?? [...header.entries.keys()];
+  for (const n of names) if (!header.entries.has(n)) fail(path, `has no tensor named '${n}'`);
+  const decoded = names.map((n) => ({ name: n, ...decode(bytes, header, n, header.entries.get(n)!, path), shape: header.entries.get(n)!.shape }));
+  const tensors: Record<string, Tensor> = {};
+  for (const d of decoded) {
+    let dtype = d.dtype;
+    if (options.floatDtype && (dtype === 'float32' || dtype === 'float16' || dtype === 'float64')) dtype = options.floatDtype;
+    if (options.device === 'gpu' && dtype === 'float64') dtype = 'float32';
+    tensors[d.name] = fromArray(d.data, d.shape, { dtype, device: options.device ?? 'cpu' });
+  }
+  return { tensors, metadata: header.metadata };
+}
+
+const ST_OF: Record<DType, StDtype> = { float32: 'F32', float64: 'F64', float16: 'F16', int32: 'I32', bool: 'BOOL' };
+
+/** Serialise tensors (read back from their devices) into safetensors bytes. */
+export async function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array[]> {
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name]!;
+    const values = await t.data();
+    let bytes: Uint8Array;
+    if (t.dtype === 'float16') bytes = new Uint8Array(Uint16Array.from(values, toHalfBits).buffer);
+    else {
+      const typed = t.dtype === 'float32' ? Float32Array.from(values) : t.dtype === 'float64' ? Float64Array.from(values) : t.dtype === 'int32' ? Int32Array.from(values) : Uint8Array.from(values);
+      bytes = new Uint8Array(typed.buffer);
+    }
+    header[name] = { dtype: ST_OF[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
+    offset += bytes.byteLength;
+    chunks.push(bytes);
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return [head, Buffer.from(json), ...chunks];
+}
+
+/**
+ * Write tensors to a safetensors file atomically (readable by Python's `safetensors`).
+ * @example await saveSafetensors('model.safetensors', model.stateDict(), { format: 'pt' });
+ */
+export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
+  writeFileAtomic(path, await encodeSafetensors(tensors, metadata));
+}
