@@ -71,3 +71,24 @@ export function normalAt(s: number, i: number): number {
   const u2 = (hash2(s, 2 * i + 1) >>> 8) / 16777216;
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
+
+/**
+ * Integers uniform in [low, high) drawn on the host from the seeded generator (one draw, like
+ * `randint`, and the same numbers for ranges below 2^32). Ranges up to 2^53 use 53 random bits.
+ * @example const offsets = randomInts(batchSize, 0, tokens - blockSize);
+ */
+export function randomInts(n: number, low: number, high: number): Float64Array {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new Error(`randomInts: need integers low < high, got ${low}, ${high}`);
+  const key = nextDrawKey();
+  const range = high - low;
+  const out = new Float64Array(n);
+  if (range <= 4294967296) {
+    for (let i = 0; i < n; i++) out[i] = low + umulhi(hash2(key, i), range);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const u = (hash2(key, 2 * i) * 2097152 + (hash2(key, 2 * i + 1) >>> 11)) / 9007199254740992;
+      out[i] = low + Math.floor(u * range);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,28 @@
+/**
+ * @llmts/data — tokenizers, corpus preparation, memory-mapped token datasets, and the
+ * instruction / classification datasets of the fine-tuning chapters. The package's only door.
+ */
+export type { Tokenizer, TokenizerJSON, EncodeOptions } from './tokenizers/tokenizer.ts';
+export { CharTokenizer } from './tokenizers/char.ts';
+export { WordTokenizer } from './tokenizers/word.ts';
+export { ByteLevelBPE, GPT2_PATTERN } from './tokenizers/bpe.ts';
+export type { BpeTables } from './tokenizers/bpe.ts';
+export { gpt2Tokenizer, bytesToUnicode } from './tokenizers/gpt2.ts';
+export { trainBpe } from './tokenizers/train-bpe.ts';
+export type { TrainBpeOptions } from './tokenizers/train-bpe.ts';
+export { tokenizerFromJSON, loadTokenizer, saveTokenizer } from './tokenizers/load.ts';
+export { TokenDataset } from './corpus/dataset.ts';
+export type { CorpusMeta, Split, Batch } from './corpus/dataset.ts';
+export { openTokenSource, mmapAddon } from './corpus/token-source.ts';
+export type { TokenSource, TokenDtype, ReadBackend } from './corpus/token-source.ts';
+export { prepareCorpus, listInputs } from './corpus/prepare.ts';
+export type { PrepareOptions, PrepareProgress } from './corpus/prepare.ts';
+export { Utf8Validator } from './corpus/utf8.ts';
+export {
+  loadInstructionData, formatInstructionPrompt, formatInstructionExample, splitInstructionData, InstructionDataset, collateInstructions, instructionBatches,
+} from './finetune/instruction.ts';
+export type { InstructionExample, CollateOptions } from './finetune/instruction.ts';
+export { loadSmsSpam, balanceClasses, randomSplit, ClassificationDataset } from './finetune/classification.ts';
+export type { LabeledText } from './finetune/classification.ts';
+export { seededPermutation } from './finetune/shuffle.ts';
+export { ProgressLine, formatBytes, formatCount, formatDuration } from './progress.ts';

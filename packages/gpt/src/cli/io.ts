@@ -1,0 +1,38 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTokenizer, type Tokenizer } from '@llmts/data';
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `gpt2`, a tokenizer JSON file, or a directory holding tokenizer.json (a prepared corpus or checkpoint). */
+export function resolveTokenizer(spec: string): Tokenizer {
+  if (spec !== 'gpt2' && existsSync(spec) && statSync(spec).isDirectory()) {
+    const inside = join(spec, 'tokenizer.json');
+    if (!existsSync(inside)) throw new Error(`tokenizer: directory '${spec}' has no tokenizer.json`);
+    return loadTokenizer(inside);
+  }
+  return loadTokenizer(spec);
+}
+
+/** Parse ids from `[1, 2, 3]`, `1 2 3` or `1,2,3`. */
+export function parseIds(text: string, what = 'ids'): number[] {
+  const t = text.trim();
+  if (t === '') return [];
+  let values: unknown[];
+  if (t.startsWith('[')) {
+    try {
+      values = JSON.parse(t) as unknown[];
+    } catch {
+      throw new Error(`${what}: not a valid JSON array`);
+    }
+  } else values = t.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (!Array.isArray(values)) throw new Error(`${what}: expected a list of integers`);
+  values.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${what}: item ${i} (${JSON.stringify(v)}) is not a non-negative integer`);
+  });
+  return values as number[];
+}

@@ -1,0 +1,38 @@
+/**
+ * The `llmts` command line: `llmts <command> [flags]`, `llmts <command> --help`.
+ */
+import { helpText, parseArgs, UsageError, type CommandSpec } from './args.ts';
+import { tokenizeCommand, detokenizeCommand } from './commands/tokenize.ts';
+import { prepareCommand } from './commands/prepare.ts';
+
+export const commands: CommandSpec[] = [prepareCommand, tokenizeCommand, detokenizeCommand];
+
+function overview(): string {
+  const w = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return ['llmts: train, sample and fine-tune GPTs in TypeScript', '', 'usage: llmts <command> [flags]   (llmts <command> --help for its flags)', '', 'commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(w)}${c.summary}`)].join('\n');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${overview()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (cmd === undefined) {
+    process.stderr.write(`llmts: unknown command '${name}' (valid: ${commands.map((c) => c.name).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    const args = parseArgs(cmd, rest);
+    if (args === 'help') {
+      process.stdout.write(`${helpText(cmd)}\n`);
+      return 0;
+    }
+    return await cmd.run(args);
+  } catch (e) {
+    process.stderr.write(`${e instanceof UsageError ? '' : 'error: '}${(e as Error).message}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
