@@ -3,6 +3,8 @@
  * bench/results/<name>.json.
  *
  *   npm run bench -- matmul            CPU (and GPU, when present) float32 matmul GFLOP/s
+ *   npm run bench -- tokenizer         GPT-2 tokenizer MB/s, ours next to js-tiktoken
+ *   npm run bench -- data              getBatch(64, 256) batches/s, mmap vs positional reads
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 const benches: Record<string, () => Promise<{ rows: Record<string, unknown>[]; meta?: Record<string, unknown> }>> = {
   matmul: async () => (await import('./matmul.ts')).run(process.argv.slice(3)),
+  tokenizer: async () => (await import('./tokenizer.ts')).run(process.argv.slice(3)),
+  data: async () => (await import('./data.ts')).run(process.argv.slice(3)),
 };
 
 const name = process.argv[2];

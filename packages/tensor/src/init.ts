@@ -49,7 +49,8 @@ export async function initDefaultDevice(): Promise<Device> {
   if (forced !== undefined && forced !== '' && forced !== 'cpu' && forced !== 'gpu') {
     throw new Error(`LLMTS_DEVICE must be 'cpu' or 'gpu', got '${forced}'`);
   }
-  if (process.env.LLMTS_WEBGPU !== '0' && !hasBackend('gpu')) {
+  if (process.env.LLMTS_WEBGPU === '0') gpuProblem = 'WebGPU is off (LLMTS_WEBGPU=0)';
+  else if (!hasBackend('gpu')) {
     try {
       await initWebGPU();
     } catch {
