@@ -1,7 +1,23 @@
 /**
- * @llmts/gpt — the GPT model, training, generation, GPT-2 import and the llmts CLI.
+ * @llmts/gpt — the GPT model, training, generation and the llmts CLI.
  * This file is the package's only door.
  */
+export { GPT, Block, CausalSelfAttention, MLP, KVCache } from './model.ts';
+export type { ForwardOutput } from './model.ts';
+export { BigramLanguageModel } from './bigram.ts';
+export { defaultConfig, makeConfig } from './config.ts';
+export type { GPTConfig } from './config.ts';
+export { presets, getPreset } from './presets.ts';
+export type { Preset, TrainConfig } from './presets.ts';
+export { generate } from './generate.ts';
+export type { GenerateOptions } from './generate.ts';
+export { nextTokenProbs, sampleRows, argmaxOf } from './sampling.ts';
+export type { SamplingOptions } from './sampling.ts';
+export { train, estimateLoss, writePlots } from './train/trainer.ts';
+export type { TrainOptions, TrainResult, LogEntry } from './train/trainer.ts';
+export { plotSvg, plotPng, encodePng } from './train/plot.ts';
+export type { Series } from './train/plot.ts';
+export { loadGPT, resolveModelDir } from './checkpoint.ts';
 export { main as cliMain, commands } from './cli/main.ts';
 export { parseArgs, helpText, UsageError } from './cli/args.ts';
 export type { CommandSpec, FlagSpec, ParsedArgs } from './cli/args.ts';

@@ -22,6 +22,8 @@ export interface CheckpointContents {
   state?: Record<string, unknown>;
   /** String metadata stored in model.safetensors' header. */
   metadata?: Record<string, string>;
+  /** Further files written into the checkpoint directory (e.g. tokenizer.json). */
+  files?: Record<string, string | Uint8Array>;
 }
 
 /** Tensors once each: names that share another's memory are recorded as ties instead of stored twice. */
@@ -62,6 +64,10 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
       state.optimizer = o.meta;
     }
     writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    for (const [name, content] of Object.entries(c.files ?? {})) {
+      if (name.includes('/') || ['model.safetensors', 'config.json', 'optimizer.safetensors', 'state.json'].includes(name)) throw new Error(`saveCheckpoint: cannot add a file named '${name}'`);
+      writeFileAtomic(join(tmp, name), content);
+    }
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

@@ -11,7 +11,7 @@ export { getDefaultDevice, setDefaultDevice, hasBackend, registerBackend, getBac
 export type { Shape } from './shape.ts';
 export { broadcastShapes, numel } from './shape.ts';
 
-export { manualSeed, getRngState, setRngState, randomInts } from './random.ts';
+export { manualSeed, getRngState, setRngState, randomInts, randomUniform } from './random.ts';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.ts';
 export type { BackwardOptions } from './autograd/tape.ts';
 export { sumToShape } from './autograd/sum-to-shape.ts';

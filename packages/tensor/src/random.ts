@@ -92,3 +92,11 @@ export function randomInts(n: number, low: number, high: number): Float64Array {
   }
   return out;
 }
+
+/** Uniform floats in [0, 1) drawn on the host from the seeded generator (53 random bits each). */
+export function randomUniform(n: number): Float64Array {
+  const key = nextDrawKey();
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (hash2(key, 2 * i) * 2097152 + (hash2(key, 2 * i + 1) >>> 11)) / 9007199254740992;
+  return out;
+}

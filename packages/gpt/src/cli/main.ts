@@ -4,8 +4,12 @@
 import { helpText, parseArgs, UsageError, type CommandSpec } from './args.ts';
 import { tokenizeCommand, detokenizeCommand } from './commands/tokenize.ts';
 import { prepareCommand } from './commands/prepare.ts';
+import { trainCommand } from './commands/train.ts';
+import { sampleCommand } from './commands/sample.ts';
+import { scoreCommand } from './commands/score.ts';
+import { chatCommand } from './commands/chat.ts';
 
-export const commands: CommandSpec[] = [prepareCommand, tokenizeCommand, detokenizeCommand];
+export const commands: CommandSpec[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, chatCommand, tokenizeCommand, detokenizeCommand];
 
 function overview(): string {
   const w = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -1,0 +1,38 @@
+import { noGrad, tensor, type Device } from '@llmts/tensor';
+import type { CommandSpec } from '../args.ts';
+import { parseIds } from '../io.ts';
+import { loadGPT } from '../../checkpoint.ts';
+
+export const scoreCommand: CommandSpec = {
+  name: 'score',
+  summary: 'mean next-token cross-entropy and perplexity of a text under a checkpoint',
+  usage: 'llmts score --checkpoint DIR (--text TEXT | --prompt-ids 1,2,3) [--json]',
+  flags: [
+    { name: 'checkpoint', type: 'string', help: 'a checkpoint directory, or a training --out directory', required: true },
+    { name: 'text', type: 'string', help: 'text to score' },
+    { name: 'prompt-ids', type: 'string', help: 'token ids to score, e.g. 1,2,3' },
+    { name: 'device', type: 'string', help: 'where to run', choices: ['gpu', 'cpu'] },
+    { name: 'json', type: 'boolean', help: 'print {"loss", "perplexity", "lastLogits"}' },
+  ],
+  async run(a) {
+    if ((a.text === undefined) === (a['prompt-ids'] === undefined)) throw new Error('score: give exactly one of --text and --prompt-ids');
+    const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });
+    const ids = a.text !== undefined ? tokenizer.encode(String(a.text), { allowedSpecial: 'all' }) : parseIds(String(a['prompt-ids']), 'score: --prompt-ids');
+    if (ids.length < 2) throw new Error(`score: need at least 2 tokens to score next-token predictions, got ${ids.length}`);
+    const { blockSize, vocabSize } = model.config;
+    for (const id of ids) if (id >= vocabSize) throw new Error(`score: token ${id} is outside the vocabulary of ${vocabSize}`);
+    if (ids.length > blockSize + 1) throw new Error(`score: ${ids.length} tokens exceed the model's context of ${blockSize} (+1 target)`);
+    const device = model.transformer.wte.weight.device;
+    const result = noGrad(() => {
+      const x = tensor(ids.slice(0, -1), { dtype: 'int32', device, shape: [1, ids.length - 1] });
+      const y = tensor(ids.slice(1), { dtype: 'int32', device, shape: [1, ids.length - 1] });
+      const { logits, loss } = model.forward(x, y);
+      return { loss: loss!, last: logits.select(1, ids.length - 2).select(0, 0) };
+    });
+    const loss = await result.loss.item();
+    const lastLogits = [...(await result.last.data())];
+    if (a.json) process.stdout.write(`${JSON.stringify({ loss, perplexity: Math.exp(loss), lastLogits })}\n`);
+    else process.stdout.write(`loss ${loss.toFixed(4)}  perplexity ${Math.exp(loss).toFixed(3)}  (${ids.length - 1} predictions)\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,221 @@
+/**
+ * GPT, as nanoGPT's model.py: token + learned position embeddings, a stack of blocks (causal
+ * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
+ * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
+ */
+import { cat, crossEntropy, dropout, softmax, tril, ones, arange, noGrad, keep, type Device, type Tensor } from '@llmts/tensor';
+import { Embedding, LayerNorm, Linear, Module, ModuleList, init } from '@llmts/nn';
+import { makeConfig, type GPTConfig } from './config.ts';
+
+/** Keys and values of earlier positions, per layer: (B, nHead, Tpast, headDim). */
+export class KVCache {
+  readonly layers: { k: Tensor | null; v: Tensor | null }[];
+  /** Positions already in the cache. */
+  length = 0;
+
+  constructor(nLayer: number) {
+    this.layers = Array.from({ length: nLayer }, () => ({ k: null, v: null }));
+  }
+
+  dispose(): void {
+    for (const l of this.layers) {
+      l.k?.dispose();
+      l.v?.dispose();
+      l.k = l.v = null;
+    }
+    this.length = 0;
+  }
+}
+
+const masks = new Map<string, Tensor>();
+
+/** One shared (1, 1, T, T) bool mask per block size and device: true where a query must not look. */
+function causalMask(blockSize: number, device?: Device): Tensor {
+  const key = `${blockSize}:${device ?? 'default'}`;
+  let m = masks.get(key);
+  if (m === undefined) {
+    m = keep(noGrad(() => tril(ones([blockSize, blockSize], { device })).eq(0).view(1, 1, blockSize, blockSize)));
+    masks.set(key, m);
+  }
+  return m;
+}
+
+export class CausalSelfAttention extends Module {
+  c_attn: Linear;
+  c_proj: Linear;
+  private readonly nHead: number;
+  private readonly p: number;
+  /** True above the diagonal: positions a query must not see. (1, 1, blockSize, blockSize) */
+  declare mask: Tensor;
+
+  constructor(c: GPTConfig, device?: Device) {
+    super();
+    this.c_attn = new Linear(c.nEmbd, 3 * c.nEmbd, { bias: c.bias, device });
+    this.c_proj = new Linear(c.nEmbd, c.nEmbd, { bias: c.bias, device });
+    this.nHead = c.nHead;
+    this.p = c.dropout;
+    this.registerBuffer('mask', causalMask(c.blockSize, device), { persistent: false });
+  }
+
+  /** x (B, T, C) -> (B, T, C); with a cache, T new positions attend to all earlier ones too. */
+  forward(x: Tensor, cache?: { k: Tensor | null; v: Tensor | null }, past = 0): Tensor {
+    const [B, T, C] = x.shape as [number, number, number];
+    const hs = C / this.nHead;
+    const [q0, k0, v0] = this.c_attn.forward(x).split(C, 2); // 3 × (B, T, C)
+    const heads = (t: Tensor) => t.view(B, T, this.nHead, hs).transpose(1, 2); // (B, nh, T, hs)
+    const q = heads(q0!);
+    let k = heads(k0!);
+    let v = heads(v0!);
+    if (cache) {
+      if (cache.k && cache.v) {
+        k = cat([cache.k, k], 2);
+        v = cat([cache.v, v], 2);
+      }
+      cache.k?.dispose();
+      cache.v?.dispose();
+      cache.k = k.detach().contiguous();
+      cache.v = v.detach().contiguous();
+    }
+    const Tk = k.shape[2]!;
+    let att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(hs)); // (B, nh, T, Tk)
+    att = att.maskedFill(this.mask.slice(2, past, past + T).slice(3, 0, Tk), -Infinity);
+    att = dropout(softmax(att, -1), this.p, this.training);
+    const y = att.matmul(v).transpose(1, 2).contiguous().view(B, T, C); // re-assemble heads
+    return dropout(this.c_proj.forward(y), this.p, this.training);
+  }
+}
+
+export class MLP extends Module {
+  c_fc: Linear;
+  c_proj: Linear;
+
+  constructor(private readonly c: GPTConfig, device?: Device) {
+    super();
+    this.c_fc = new Linear(c.nEmbd, 4 * c.nEmbd, { bias: c.bias, device });
+    this.c_proj = new Linear(4 * c.nEmbd, c.nEmbd, { bias: c.bias, device });
+  }
+
+  forward(x: Tensor): Tensor {
+    return dropout(this.c_proj.forward(this.c_fc.forward(x).gelu({ approximate: this.c.gelu })), this.c.dropout, this.training);
+  }
+}
+
+export class Block extends Module {
+  ln_1: LayerNorm;
+  attn: CausalSelfAttention;
+  ln_2: LayerNorm;
+  mlp: MLP;
+
+  constructor(private readonly c: GPTConfig, device?: Device) {
+    super();
+    const ln = () => new LayerNorm(c.nEmbd, { bias: c.bias, eps: c.layerNormEps, device });
+    this.ln_1 = ln();
+    this.attn = new CausalSelfAttention(c, device);
+    this.ln_2 = ln();
+    this.mlp = new MLP(c, device);
+  }
+
+  forward(x: Tensor, cache?: { k: Tensor | null; v: Tensor | null }, past = 0): Tensor {
+    if (this.c.normPlacement === 'pre') {
+      x = x.add(this.attn.forward(this.ln_1.forward(x), cache, past));
+      return x.add(this.mlp.forward(this.ln_2.forward(x)));
+    }
+    x = this.ln_1.forward(x.add(this.attn.forward(x, cache, past)));
+    return this.ln_2.forward(x.add(this.mlp.forward(x)));
+  }
+}
+
+class Transformer extends Module {
+  wte: Embedding;
+  wpe: Embedding;
+  h: ModuleList<Block>;
+  ln_f: LayerNorm;
+
+  constructor(c: GPTConfig, device?: Device) {
+    super();
+    this.wte = new Embedding(c.vocabSize, c.nEmbd, { device });
+    this.wpe = new Embedding(c.blockSize, c.nEmbd, { device });
+    this.h = new ModuleList(Array.from({ length: c.nLayer }, () => new Block(c, device)));
+    this.ln_f = new LayerNorm(c.nEmbd, { bias: c.bias, eps: c.layerNormEps, device });
+  }
+}
+
+export interface ForwardOutput {
+  /** (B, T, V) when targets are given or `allLogits`; else (B, 1, V) for the last position. */
+  logits: Tensor;
+  loss: Tensor | null;
+}
+
+/**
+ * The GPT. @example
+ * const model = new GPT({ vocabSize: 65, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2 });
+ * const { logits, loss } = model.forward(x, y); // x, y: (B, T) int32
+ */
+export class GPT extends Module {
+  readonly config: GPTConfig;
+  transformer: Transformer;
+  lm_head: Linear;
+
+  constructor(config: Partial<GPTConfig>, options: { device?: Device } = {}) {
+    super();
+    const c = (this.config = makeConfig(config));
+    this.transformer = new Transformer(c, options.device);
+    this.lm_head = new Linear(c.nEmbd, c.vocabSize, { bias: false, device: options.device });
+    if (c.tiedEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
+    // GPT-2 init: N(0, 0.02) weights, zero biases, residual projections scaled by 1/sqrt(2·nLayer)
+    for (const m of this.modules()) {
+      if (m instanceof Linear) {
+        init.normal_(m.weight, 0, 0.02);
+        if (m.bias) init.zeros_(m.bias);
+      } else if (m instanceof Embedding) init.normal_(m.weight, 0, 0.02);
+    }
+    for (const [name, p] of this.namedParameters()) if (name.endsWith('c_proj.weight')) init.scaledResidual_(p, c.nLayer);
+  }
+
+  /** Parameters, excluding position embeddings when `nonEmbedding` (nanoGPT's count). */
+  numParams(nonEmbedding = true): number {
+    return this.numParameters() - (nonEmbedding ? this.transformer.wpe.weight.numel() : 0);
+  }
+
+  /**
+   * idx (B, T) int32 -> logits, and the mean cross-entropy when targets (B, T) are given (positions
+   * whose target is `ignoreIndex` are skipped). With a cache, idx holds only the new positions.
+   */
+  forward(idx: Tensor, targets?: Tensor | null, options: { cache?: KVCache; allLogits?: boolean; ignoreIndex?: number } = {}): ForwardOutput {
+    const [B, T] = idx.shape as [number, number];
+    const past = options.cache?.length ?? 0;
+    if (past + T > this.config.blockSize) {
+      throw new Error(`GPT.forward: ${past + T} positions exceed blockSize ${this.config.blockSize} (crop the context)`);
+    }
+    const pos = arange(past, past + T, 1, { device: idx.device });
+    let x = this.transformer.wte.forward(idx).add(this.transformer.wpe.forward(pos)); // (B, T, C)
+    x = dropout(x, this.config.dropout, this.training);
+    this.transformer.h.items.forEach((block, i) => { x = block.forward(x, options.cache?.layers[i], past); });
+    if (options.cache) options.cache.length = past + T;
+    x = this.transformer.ln_f.forward(x);
+    if (targets) {
+      const logits = this.lm_head.forward(x); // (B, T, V)
+      const V = this.config.vocabSize;
+      const loss = crossEntropy(logits.view(B * T, V), targets.reshape(B * T), { ignoreIndex: options.ignoreIndex ?? -100 });
+      return { logits, loss };
+    }
+    // inference: only the last position's logits are needed unless asked for all
+    return { logits: this.lm_head.forward(options.allLogits ? x : x.narrow(1, T - 1, 1)), loss: null };
+  }
+
+  /** An empty KV cache for generation. */
+  newCache(): KVCache {
+    return new KVCache(this.config.nLayer);
+  }
+
+  /**
+   * AdamW with nanoGPT's grouping: weight decay for matrices (dim >= 2), none for biases and norms.
+   */
+  optimizerGroups(weightDecay: number): { params: Tensor[]; weightDecay: number }[] {
+    const params = this.parameters().filter((p) => p.requiresGrad);
+    return [
+      { params: params.filter((p) => p.ndim >= 2), weightDecay },
+      { params: params.filter((p) => p.ndim < 2), weightDecay: 0 },
+    ];
+  }
+}

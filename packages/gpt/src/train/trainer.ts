@@ -1,0 +1,218 @@
+/**
+ * The training loop of nanoGPT's train.py: AdamW with decay only on matrices, warmup + cosine LR,
+ * gradient accumulation and clipping, periodic train/val estimates in eval mode, checkpoints on the
+ * best val loss (best/) and for resuming (last/), JSON-lines logs, a live progress line, and loss
+ * plots. All randomness (batches, dropout) comes from one seeded generator whose state is saved,
+ * so `resume` continues the very same run.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getBackend, getDefaultDevice, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
+import { AdamW, clipGradNorm, loadCheckpoint, saveCheckpoint, warmupCosine } from '@llmts/nn';
+import { ProgressLine, TokenDataset, formatCount, formatDuration } from '@llmts/data';
+import { GPT } from '../model.ts';
+import type { GPTConfig } from '../config.ts';
+import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
+import { plotPng, plotSvg, type Series } from './plot.ts';
+
+export interface TrainOptions {
+  preset: string | Preset;
+  dataDir: string;
+  outDir: string;
+  /** Changes to the preset's training settings (maxIters, evalInterval, seed, …). */
+  train?: Partial<TrainConfig>;
+  /** Changes to the preset's model shape. */
+  model?: Omit<Partial<GPTConfig>, 'vocabSize'>;
+  device?: Device;
+  /** Continue from outDir/last (model, optimizer, iteration, RNG state). */
+  resume?: boolean;
+  /** Draw the progress line on stderr (default true). */
+  progress?: boolean;
+  /** Called with every log entry (also written to outDir/log.jsonl). */
+  onLog?: (entry: LogEntry) => void;
+}
+
+export type LogEntry =
+  | { type: 'train'; iter: number; loss: number; lr: number; msPerIter: number; tokensPerSec: number; elapsed: number }
+  | { type: 'eval'; iter: number; train: number; val: number; elapsed: number };
+
+export interface TrainResult {
+  iters: number;
+  bestVal: number;
+  finalTrain: number;
+  finalVal: number;
+  /** Mean milliseconds per training iteration (evaluations excluded). */
+  msPerIter: number;
+  tokensPerSec: number;
+  seconds: number;
+  outDir: string;
+  model: GPT;
+}
+
+interface RunState {
+  iter: number;
+  bestVal: number;
+  rng: { seed: number; draws: number };
+  trainedSeconds: number;
+  history: LogEntry[];
+}
+
+/** Mean loss over `iters` batches of each split, in eval mode without gradients. */
+export async function estimateLoss(model: GPT, ds: TokenDataset, o: { batchSize: number; iters: number; device: Device }): Promise<{ train: number; val: number }> {
+  const out: Record<string, number> = {};
+  model.eval();
+  for (const split of ['train', 'val'] as const) {
+    let total: Tensor | null = null;
+    for (let k = 0; k < o.iters; k++) {
+      const next: Tensor = tidy(() => noGrad(() => {
+        const { x, y } = ds.getBatch(split, o.batchSize, model.config.blockSize, { device: o.device });
+        const loss = model.forward(x, y).loss!;
+        return total === null ? loss : total.add(loss);
+      }));
+      total?.dispose();
+      total = next;
+    }
+    out[split] = (await total!.item()) / o.iters;
+    total!.dispose();
+  }
+  model.train();
+  return { train: out.train!, val: out.val! };
+}
+
+export function writePlots(outDir: string, history: readonly LogEntry[], title: string): void {
+  const train = history.filter((e) => e.type === 'train') as Extract<LogEntry, { type: 'train' }>[];
+  const evals = history.filter((e) => e.type === 'eval') as Extract<LogEntry, { type: 'eval' }>[];
+  const series: Series[] = [
+    { label: 'train (batch)', color: '#9ecae1', points: train.map((e) => [e.iter, e.loss]) },
+    { label: 'train (eval)', color: '#1f77b4', points: evals.map((e) => [e.iter, e.train]), markers: true },
+    { label: 'val (eval)', color: '#d62728', points: evals.map((e) => [e.iter, e.val]), markers: true },
+  ];
+  writeFileSync(join(outDir, 'loss.svg'), plotSvg(series, { title, xLabel: 'iteration', yLabel: 'cross-entropy loss' }));
+  writeFileSync(join(outDir, 'loss.png'), plotPng(series));
+}
+
+/**
+ * Train a GPT on a prepared corpus.
+ * @example await train({ preset: 'shakespeare-char', dataDir: 'runs/data', outDir: 'runs/sc', device: 'gpu' });
+ */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const preset = typeof o.preset === 'string' ? getPreset(o.preset) : o.preset;
+  const device = o.device ?? getDefaultDevice();
+  const ds = TokenDataset.open(o.dataDir);
+  mkdirSync(o.outDir, { recursive: true });
+  const lastDir = join(o.outDir, 'last');
+  const bestDir = join(o.outDir, 'best');
+  let tc: TrainConfig = { ...preset.train, ...(o.train ?? {}) };
+  let modelConfig: Partial<GPTConfig> = { ...preset.model, ...(o.model ?? {}), vocabSize: ds.vocabSize };
+  let state: RunState;
+  let resumeFrom: ReturnType<typeof loadCheckpoint> | null = null;
+  if (o.resume) {
+    if (!existsSync(lastDir) && !existsSync(`${lastDir}.previous`)) throw new Error(`train --resume: no checkpoint to resume in ${lastDir}`);
+    resumeFrom = loadCheckpoint(lastDir, { device });
+    const saved = resumeFrom.state as unknown as RunState & { train: TrainConfig };
+    modelConfig = resumeFrom.config.model as Partial<GPTConfig>;
+    tc = { ...saved.train, ...(o.train ?? {}) };
+    state = { iter: saved.iter, bestVal: saved.bestVal, rng: saved.rng, trainedSeconds: saved.trainedSeconds, history: saved.history ?? [] };
+  } else {
+    manualSeed(tc.seed);
+    state = { iter: 0, bestVal: Infinity, rng: getRngState(), trainedSeconds: 0, history: [] };
+  }
+  if (modelConfig.vocabSize !== ds.vocabSize) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
+  const model = new GPT(modelConfig, { device });
+  const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
+  if (resumeFrom) {
+    model.loadStateDict(resumeFrom.modelState);
+    if (resumeFrom.optimizerState) optimizer.loadStateDict(resumeFrom.optimizerState);
+    setRngState(state.rng);
+  }
+  const lrAt = tc.decayLr
+    ? warmupCosine({ maxLr: tc.learningRate, minLr: tc.minLr, warmupIters: tc.warmupIters, decayIters: Math.max(tc.lrDecayIters, tc.warmupIters) })
+    : () => tc.learningRate;
+  const logPath = join(o.outDir, 'log.jsonl');
+  // on resume the log is rewritten from the checkpoint, dropping entries after it
+  writeFileSync(logPath, state.history.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  // the evaluation of the iteration a checkpoint was saved at already ran (and drew its batches)
+  const evaluatedAt = o.resume ? state.iter : -1;
+  const log = (e: LogEntry) => {
+    state.history.push(e);
+    appendFileSync(logPath, `${JSON.stringify(e)}\n`);
+    o.onLog?.(e);
+  };
+  const tokenizerFile = existsSync(join(o.dataDir, 'tokenizer.json')) ? readFileSync(join(o.dataDir, 'tokenizer.json'), 'utf8') : JSON.stringify(ds.meta.tokenizer);
+  const save = async (dir: string) => {
+    await saveCheckpoint(dir, {
+      model,
+      optimizer,
+      config: { model: model.config, preset: preset.name },
+      state: { ...state, rng: getRngState(), train: tc, dataDir: o.dataDir } as unknown as Record<string, unknown>,
+      files: { 'tokenizer.json': tokenizerFile },
+      metadata: { preset: preset.name },
+    });
+  };
+  const bar = o.progress === false ? null : new ProgressLine('train', 10_000);
+  const tokensPerIter = tc.batchSize * tc.gradAccumSteps * model.config.blockSize;
+  const runStart = Date.now();
+  let trainMs = 0;
+  let itersTimed = 0;
+  let windowStart = Date.now();
+  let windowIters = 0;
+  let lastEval = { train: NaN, val: NaN };
+  model.train();
+  for (;; state.iter++) {
+    const iter = state.iter;
+    const lr = lrAt(iter);
+    optimizer.setLr(lr);
+    if ((iter % tc.evalInterval === 0 || iter >= tc.maxIters) && iter !== evaluatedAt) {
+      const t0 = Date.now();
+      lastEval = await estimateLoss(model, ds, { batchSize: tc.batchSize, iters: tc.evalIters, device });
+      log({ type: 'eval', iter, train: lastEval.train, val: lastEval.val, elapsed: state.trainedSeconds + (Date.now() - runStart) / 1000 });
+      bar?.done(`iter ${iter}: train loss ${lastEval.train.toFixed(4)}, val loss ${lastEval.val.toFixed(4)}`);
+      writePlots(o.outDir, state.history, `${preset.name} on ${ds.meta.vocabSize}-token vocabulary`);
+      if (lastEval.val < state.bestVal || tc.alwaysSaveCheckpoint) {
+        state.bestVal = Math.min(state.bestVal, lastEval.val);
+        if (iter > 0 || tc.maxIters === 0) await save(bestDir);
+      }
+      if (iter > 0) await save(lastDir);
+      windowStart += Date.now() - t0;
+    }
+    if (iter >= tc.maxIters) break;
+    const loss = tidy(() => {
+      let total: Tensor | null = null;
+      for (let m = 0; m < tc.gradAccumSteps; m++) {
+        const { x, y } = ds.getBatch('train', tc.batchSize, model.config.blockSize, { device });
+        const l = model.forward(x, y).loss!;
+        l.div(tc.gradAccumSteps).backward();
+        total = noGrad(() => (total === null ? l.detach() : total.add(l)));
+      }
+      if (tc.gradClip > 0) clipGradNorm(model.parameters(), tc.gradClip).dispose();
+      optimizer.step();
+      optimizer.zeroGrad();
+      return noGrad(() => total!.div(tc.gradAccumSteps));
+    });
+    windowIters++;
+    if (iter % tc.logInterval === 0) {
+      const lossValue = await loss.item(); // the one readback of a logged step
+      const now = Date.now();
+      const msPerIter = (now - windowStart) / windowIters;
+      trainMs += now - windowStart;
+      itersTimed += windowIters;
+      windowStart = now;
+      windowIters = 0;
+      const entry: LogEntry = { type: 'train', iter, loss: lossValue, lr, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, elapsed: state.trainedSeconds + (now - runStart) / 1000 };
+      log(entry);
+      bar?.update(`iter ${iter}/${tc.maxIters} | loss ${lossValue.toFixed(4)} | lr ${lr.toExponential(2)} | ${formatCount(entry.tokensPerSec)} tok/s | ${msPerIter.toFixed(0)} ms/iter | ETA ${formatDuration(((tc.maxIters - iter) * msPerIter) / 1000)}`, true);
+    } else if (device === 'gpu' && iter % 4 === 0) {
+      await getBackend(device).sync(); // keep the queue short without a readback per step
+    }
+    loss.dispose();
+  }
+  await getBackend(device).sync();
+  const seconds = state.trainedSeconds + (Date.now() - runStart) / 1000;
+  state.trainedSeconds = seconds;
+  if (!existsSync(lastDir)) await save(lastDir);
+  if (!existsSync(bestDir)) await save(bestDir);
+  writePlots(o.outDir, state.history, `${preset.name} on ${ds.meta.vocabSize}-token vocabulary`);
+  const msPerIter = itersTimed > 0 ? trainMs / itersTimed : NaN;
+  ds.close();
+  return { iters: state.iter, bestVal: state.bestVal, finalTrain: lastEval.train, finalVal: lastEval.val, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, seconds, outDir: o.outDir, model };
+}
