@@ -37,6 +37,8 @@ export interface CpuView {
   readonly strides: Shape;
   readonly offset: number;
   readonly dtype: DType;
+  /** Byte address of data[0] in the WebAssembly heap, or -1 when the data is a plain JS array. */
+  readonly ptr?: number;
 }
 
 /** A CPU kernel: fills the (zeroed, contiguous) outputs from the inputs. */
@@ -82,6 +84,8 @@ export interface Kernel<A = unknown> {
   readonly cpu: CpuKernel<A>;
   /** The WebGPU implementation; absent means the GPU cannot run this kernel (a clear error, never a CPU fallback). */
   readonly gpu?: GpuKernel<A>;
+  /** The CPU outputs must start zero-filled (the kernel writes only part of them). */
+  readonly zeroInit?: boolean;
 }
 
 /** The narrow interface every backend implements. */

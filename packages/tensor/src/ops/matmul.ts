@@ -1,6 +1,8 @@
 import { isFloat } from '../dtype.ts';
 import { broadcastShapes, fmt, viewStrides } from '../shape.ts';
-import type { Kernel } from '../backend/types.ts';
+import type { CpuView, Kernel } from '../backend/types.ts';
+import type { TypedArray } from '../dtype.ts';
+import { heapAddress, wasmRuntime } from '../backend/cpu/wasm.ts';
 import { gemm } from '../backend/cpu/matmul.ts';
 import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
@@ -16,11 +18,43 @@ export interface MatmulAttrs {
   K: number;
 }
 
+/** Products bigger than this many FLOPs use every CPU thread. */
+const PARALLEL_FLOPS = 2e6;
+
+/** The WebAssembly SIMD GEMM (all operands float32 in the heap); false when it cannot run. */
+function matmulWasm(out: TypedArray, a: CpuView, b: CpuView, { batch, M, N, K }: MatmulAttrs): boolean {
+  const rt = wasmRuntime();
+  const outPtr = heapAddress(out);
+  if (rt === null || a.dtype !== 'float32' || b.dtype !== 'float32' || outPtr < 0 || (a.ptr ?? -1) < 0 || (b.ptr ?? -1) < 0) return false;
+  const r = batch.length;
+  const count = batch.reduce((x, y) => x * y, 1);
+  const table = rt.heap.alloc(12 * Math.max(count, 1));
+  if (table < 0) return false;
+  const offsets = new Int32Array(rt.memory.buffer, table, 3 * count);
+  const outBatch = batch.map((_, i) => batch.slice(i + 1).reduce((x, y) => x * y, 1) * M * N);
+  const it = new RowWalker(batch, [outBatch, a.strides.slice(0, r), b.strides.slice(0, r)], [0, a.offset, b.offset]);
+  let k = 0;
+  for (let row = 0; row < it.rows; row++, it.advance()) {
+    for (let j = 0; j < it.inner; j++) {
+      offsets[k++] = it.offsets[1]! + j * it.steps[1]!;
+      offsets[k++] = it.offsets[2]! + j * it.steps[2]!;
+      offsets[k++] = it.offsets[0]! + j * it.steps[0]!;
+    }
+  }
+  const scratch = rt.scratch(rt.exports.gemmScratchBytes!() as number);
+  const threads = 2 * M * N * K * count > PARALLEL_FLOPS ? rt.numThreads : 1;
+  rt.run('sgemm', [a.ptr!, b.ptr!, outPtr, table, count, M, N, K, a.strides[r]!, a.strides[r + 1]!, b.strides[r]!, b.strides[r + 1]!, scratch], threads);
+  rt.heap.release(table, 12 * Math.max(count, 1));
+  return true;
+}
+
 /** Batched C = A·B over broadcast batch dims; inputs arrive as [...batch, M, K] and [...batch, K, N] views. */
 export const matmulKernel: Kernel<MatmulAttrs> = {
   name: 'matmul',
-  cpu: (outs, [a, b], { batch, M, N, K }) => {
+  cpu: (outs, [a, b], attrs) => {
+    const { batch, M, N, K } = attrs;
     const out = outs[0]!;
+    if (matmulWasm(out, a!, b!, attrs)) return;
     const r = batch.length;
     const batchStrides = (s: readonly number[]) => s.slice(0, r);
     const outBatch = batch.map((_, i) => batch.slice(i + 1).reduce((x, y) => x * y, 1) * M * N);

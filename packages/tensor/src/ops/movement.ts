@@ -109,6 +109,7 @@ interface Placement {
 /** Zero-filled output of `shape` with each input copied in at its placement (cat, slice grads). */
 const placeKernel: Kernel<{ placements: Placement[] }> = {
   name: 'place',
+  zeroInit: true,
   cpu: (outs, inputs, { placements }) => {
     const out = outs[0]!;
     inputs.forEach((x, k) => {

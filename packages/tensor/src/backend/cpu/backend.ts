@@ -1,34 +1,54 @@
 import { allocArray, itemSize, type DType, type TypedArray } from '../../dtype.ts';
 import { contiguousStrides, isContiguous, numel } from '../../shape.ts';
 import type { Backend, CpuView, Kernel, OutputSpec, Storage, View } from '../types.ts';
+import { wasmRuntime } from './wasm.ts';
 import { RowWalker } from './strided.ts';
 
 export interface CpuStorage extends Storage {
   readonly data: TypedArray;
+  /** Byte address of data[0] in the WebAssembly heap, or -1 for a plain JS array. */
+  readonly ptr: number;
+  readonly bytes: number;
   /** Set while the values are still being read back from the GPU (`t.to('cpu')`). */
   pending?: Promise<void> | null;
 }
 
 /** Bytes of storages not yet freed (explicitly or by the garbage collector). */
 let live = 0;
-const collected = new FinalizationRegistry<number>((bytes) => { live -= bytes; });
+const collected = new FinalizationRegistry<{ bytes: number; ptr: number }>(({ bytes, ptr }) => {
+  live -= bytes;
+  if (ptr >= 0) wasmRuntime()!.heap.release(ptr, bytes);
+});
 
-function track(storage: CpuStorage): CpuStorage {
-  const bytes = storage.length * itemSize(storage.dtype);
+const VIEW: Record<DType, new (buffer: ArrayBufferLike, offset: number, length: number) => TypedArray> = {
+  float32: Float32Array, float16: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array,
+};
+
+/**
+ * A storage for `length` elements: in the WebAssembly heap when there is room (so SIMD kernels and
+ * worker threads use it in place), else a plain JS array. Heap memory is reused, so it is zeroed
+ * only when asked.
+ */
+function makeStorage(dtype: DType, length: number, zero: boolean): CpuStorage {
+  const bytes = length * itemSize(dtype === 'float16' ? 'float32' : dtype);
+  const rt = wasmRuntime();
+  let data: TypedArray;
+  let ptr = -1;
+  if (rt !== null && length > 0 && (ptr = rt.heap.alloc(bytes)) >= 0) {
+    data = new VIEW[dtype](rt.memory.buffer, ptr, length);
+    if (zero) data.fill(0);
+  } else data = allocArray(dtype, length);
+  const storage: CpuStorage = { device: 'cpu', dtype, length, refs: 0, freed: false, data, ptr, bytes };
   live += bytes;
-  collected.register(storage, bytes, storage);
+  collected.register(storage, { bytes, ptr }, storage);
   return storage;
-}
-
-function makeStorage(dtype: DType, data: TypedArray): CpuStorage {
-  return track({ device: 'cpu', dtype, length: data.length, refs: 0, freed: false, data });
 }
 
 export function cpuView(view: View): CpuView {
   const s = view.storage as CpuStorage;
   if (s.freed) throw new Error('tensor: used after dispose() (its storage was freed)');
   if (s.pending) throw new Error("to('cpu'): this tensor's values are still on their way from the GPU; await t.ready() (or use await t.toAsync('cpu')) before computing with it on the CPU");
-  return { data: s.data, shape: view.shape, strides: view.strides, offset: view.offset, dtype: view.dtype };
+  return { data: s.data, shape: view.shape, strides: view.strides, offset: view.offset, dtype: view.dtype, ptr: s.ptr };
 }
 
 /** Contiguous copy of a strided view into a fresh array of the same dtype. */
@@ -51,7 +71,7 @@ export function gatherContiguous(v: CpuView): TypedArray {
  * A CPU storage filled later by `fill` (a GPU readback); until then reads wait and kernels refuse it.
  */
 export function pendingStorage(dtype: DType, length: number, fill: Promise<TypedArray>): CpuStorage {
-  const storage = makeStorage(dtype, allocArray(dtype, length));
+  const storage = makeStorage(dtype, length, true);
   storage.pending = fill.then((values) => {
     (storage.data as TypedArray).set(values as ArrayLike<number> & TypedArray);
     storage.pending = null;
@@ -64,13 +84,13 @@ export const cpuBackend: Backend = {
   device: 'cpu',
 
   alloc(dtype, length) {
-    return makeStorage(dtype, allocArray(dtype, length));
+    return makeStorage(dtype, length, true);
   },
 
   upload(dtype, data) {
-    const arr = allocArray(dtype, data.length);
-    arr.set(data as ArrayLike<number>);
-    return makeStorage(dtype, arr);
+    const s = makeStorage(dtype, data.length, false);
+    s.data.set(data as ArrayLike<number>);
+    return s;
   },
 
   async read(view) {
@@ -85,13 +105,15 @@ export const cpuBackend: Backend = {
 
   free(storage) {
     if (storage.freed) return;
-    (storage as { freed: boolean }).freed = true;
-    live -= storage.length * itemSize(storage.dtype);
-    collected.unregister(storage);
+    const s = storage as CpuStorage;
+    s.freed = true;
+    live -= s.bytes;
+    collected.unregister(s);
+    if (s.ptr >= 0) wasmRuntime()!.heap.release(s.ptr, s.bytes);
   },
 
   exec<A>(kernel: Kernel<A>, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A): Storage[] {
-    const outs = outputs.map((o) => makeStorage(o.dtype, allocArray(o.dtype, numel(o.shape))));
+    const outs = outputs.map((o) => makeStorage(o.dtype, numel(o.shape), kernel.zeroInit === true));
     kernel.cpu(outs.map((s) => s.data), inputs.map(cpuView), attrs, outputs);
     return outs;
   },

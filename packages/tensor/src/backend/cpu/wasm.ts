@@ -1,0 +1,198 @@
+/**
+ * The CPU backend's WebAssembly runtime: the SIMD kernels (wasm/kernels.wasm, built from
+ * AssemblyScript), one shared memory that CPU tensors live in (so kernels and worker threads read
+ * them in place), a size-class heap over it, and a pool of worker threads for large kernels.
+ *
+ * LLMTS_WASM=0 turns the WebAssembly kernels off (the plain TypeScript kernels run instead);
+ * LLMTS_THREADS=n (or setNumThreads) sets the compute threads, the main thread included.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+const RESERVED = PAGE; // the module's own data and stack live below this
+
+/** Size classes: 64-byte steps up to 64 KiB, then eighths of a power of two. */
+function sizeClass(bytes: number): number {
+  const b = Math.max(bytes, 64);
+  if (b <= 65536) return Math.ceil(b / 64) * 64;
+  const step = 2 ** (Math.floor(Math.log2(b)) - 3);
+  return Math.ceil(b / step) * step;
+}
+
+/** A free-list allocator over the shared memory (no coalescing: training loops reuse sizes). */
+export class Heap {
+  private top = RESERVED;
+  private readonly free = new Map<number, number[]>();
+
+  constructor(readonly memory: WebAssembly.Memory) {}
+
+  /** A 64-byte aligned block, or -1 when the 4 GiB memory is exhausted. */
+  alloc(bytes: number): number {
+    const size = sizeClass(bytes);
+    const reused = this.free.get(size)?.pop();
+    if (reused !== undefined) return reused;
+    const ptr = this.top;
+    const end = ptr + size;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      const grow = Math.max(pages, Math.min(Math.ceil(have / PAGE / 4), MAX_PAGES - have / PAGE)); // grow by >= 25%
+      try {
+        this.memory.grow(grow);
+      } catch {
+        try { this.memory.grow(pages); } catch { return -1; }
+      }
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  release(ptr: number, bytes: number): void {
+    const size = sizeClass(bytes);
+    let list = this.free.get(size);
+    if (list === undefined) this.free.set(size, (list = []));
+    list.push(ptr);
+  }
+
+  get committedBytes(): number {
+    return this.top;
+  }
+}
+
+type Exports = Record<string, (...args: number[]) => number | void>;
+
+/** Worker threads sharing the memory; each task runs on the main thread too (as thread 0). */
+class ThreadPool {
+  private readonly workers: Worker[] = [];
+  private readonly ctrl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly names: string[];
+
+  constructor(private readonly rt: WasmRuntime, readonly threads: number) {
+    const ptr = rt.heap.alloc(64 + 24 * 8);
+    this.ctrl = new Int32Array(rt.memory.buffer, ptr, 16);
+    this.args = new Float64Array(rt.memory.buffer, ptr + 64, 24);
+    this.ctrl.fill(0);
+    this.names = Object.keys(rt.exports).filter((k) => typeof rt.exports[k] === 'function').sort();
+    const script = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+    for (let tid = 1; tid < threads; tid++) {
+      const w = new Worker(script, { workerData: { module: rt.module, memory: rt.memory, ctrlPtr: ptr, tid, generation: 0 } });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  /** Run `fn(...args, tid, nt)` on every thread and wait for all of them. */
+  run(fn: string, args: readonly number[], nt: number): void {
+    const index = this.names.indexOf(fn);
+    if (index < 0) throw new Error(`wasm: no kernel named ${fn}`);
+    const c = this.ctrl;
+    this.args.set(args);
+    Atomics.store(c, 2, index);
+    Atomics.store(c, 3, args.length);
+    Atomics.store(c, 4, nt);
+    Atomics.store(c, 5, 0);
+    Atomics.store(c, 1, nt - 1);
+    Atomics.add(c, 0, 1);
+    Atomics.notify(c, 0);
+    this.rt.exports[fn]!(...args, 0, nt);
+    const start = Date.now();
+    for (;;) {
+      const left = Atomics.load(c, 1);
+      if (left === 0) break;
+      Atomics.wait(c, 1, left, 1000);
+      if (Date.now() - start > 120_000) throw new Error(`wasm: ${left} worker thread(s) did not finish kernel ${fn} within 120 s`);
+    }
+    if (Atomics.load(c, 5) !== 0) throw new Error(`wasm: kernel ${fn} failed in a worker thread`);
+  }
+}
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly exports: Exports;
+  readonly heap: Heap;
+  private pool: ThreadPool | null = null;
+  private threads: number;
+
+  constructor(bytes: Uint8Array) {
+    this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
+    this.module = new WebAssembly.Module(bytes);
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
+    this.exports = instance.exports as unknown as Exports;
+    this.heap = new Heap(this.memory);
+    const env = Number(process.env.LLMTS_THREADS);
+    this.threads = Number.isInteger(env) && env >= 1 ? env : Math.min(availableParallelism(), 8);
+  }
+
+  get numThreads(): number {
+    return this.threads;
+  }
+
+  setNumThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: need a positive integer, got ${n}`);
+    if (this.pool !== null && this.pool.threads < n) this.pool = null;
+    this.threads = n;
+  }
+
+  private scratchPtr = -1;
+  private scratchFor = 0;
+
+  /** Per-thread scratch (`bytesPerThread` each, for every thread), kept between calls. */
+  scratch(bytesPerThread: number): number {
+    const need = bytesPerThread * this.threads;
+    if (need > this.scratchFor) {
+      if (this.scratchPtr >= 0) this.heap.release(this.scratchPtr, this.scratchFor);
+      this.scratchPtr = this.heap.alloc(need);
+      if (this.scratchPtr < 0) throw new Error('wasm: out of memory for kernel scratch space');
+      this.scratchFor = need;
+    }
+    return this.scratchPtr;
+  }
+
+  /** Run a kernel on `nt` threads (1 = here, no workers). */
+  run(fn: string, args: readonly number[], nt = 1): void {
+    if (nt <= 1) {
+      this.exports[fn]!(...args, 0, 1);
+      return;
+    }
+    this.pool ??= new ThreadPool(this, this.threads);
+    this.pool.run(fn, args, Math.min(nt, this.pool.threads));
+  }
+}
+
+let runtime: WasmRuntime | null | undefined;
+
+/** The WebAssembly runtime, created on first use; null when disabled or unavailable. */
+export function wasmRuntime(): WasmRuntime | null {
+  if (runtime !== undefined) return runtime;
+  if (process.env.LLMTS_WASM === '0') return (runtime = null);
+  try {
+    runtime = new WasmRuntime(readFileSync(fileURLToPath(new URL('../../../wasm/kernels.wasm', import.meta.url))));
+  } catch (e) {
+    process.stderr.write(`llm.ts: WebAssembly kernels unavailable (${(e as Error).message}); using the TypeScript kernels\n`);
+    runtime = null;
+  }
+  return runtime;
+}
+
+/**
+ * Set the number of CPU compute threads (main thread included) for large kernels.
+ * @example setNumThreads(2)
+ */
+export function setNumThreads(n: number): void {
+  wasmRuntime()?.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return wasmRuntime()?.numThreads ?? 1;
+}
+
+/** Byte address of a typed array living in the WebAssembly heap, or -1 for a plain JS array. */
+export function heapAddress(a: { buffer: ArrayBufferLike; byteOffset: number }): number {
+  return a.buffer instanceof SharedArrayBuffer ? a.byteOffset : -1;
+}
