@@ -5,6 +5,7 @@
  *   npm run bench -- matmul            CPU (and GPU, when present) float32 matmul GFLOP/s
  *   npm run bench -- tokenizer         GPT-2 tokenizer MB/s, ours next to js-tiktoken
  *   npm run bench -- data              getBatch(64, 256) batches/s, mmap vs positional reads
+ *   npm run bench -- train-step        GPT training step ms, ours next to PyTorch (--peer python3)
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<{ rows: Record<string, unknown>[]; m
   matmul: async () => (await import('./matmul.ts')).run(process.argv.slice(3)),
   tokenizer: async () => (await import('./tokenizer.ts')).run(process.argv.slice(3)),
   data: async () => (await import('./data.ts')).run(process.argv.slice(3)),
+  'train-step': async () => (await import('./train-step.ts')).run(process.argv.slice(3)),
 };
 
 const name = process.argv[2];

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { DifferentiableOp, Tensor } from '@llmts/tensor';
-import { cat, gather, matmul, where } from '@llmts/tensor';
+import { cat, causalSoftmax, crossEntropy, gather, gelu, layerNorm, matmul, softmax, where } from '@llmts/tensor';
 import { broadcastPairArb, dimsArb, distinctValuesArb, hostArb, numelOf, shapeArb, valuesArb, type HostTensor } from './arbitraries.ts';
 
 /** One drawn gradient-check problem: inputs and the function of them to differentiate. */
@@ -148,5 +148,40 @@ export const gradCases: Record<DifferentiableOp, GradCase> = {
         label: `[${s}] dim ${dim} index [${is}]`,
       }));
     })),
+  },
+  softmax: {
+    // causal rows need as many columns as rows (S >= T)
+    arb: shapeArb(1, 3).map((sh) => (sh.length >= 2 ? [...sh.slice(0, -1), Math.max(sh[sh.length - 1]!, sh[sh.length - 2]!)] : sh))
+      .chain((sh) => fc.tuple(hostArb(sh, -3, 3), fc.integer({ min: -sh.length, max: sh.length - 1 }), fc.boolean())).map(([x, dim, causal]) => ({
+      inputs: [x],
+      run: (t: Tensor) => (causal && t.ndim >= 2 ? causalSoftmax(t) : softmax(t, dim)),
+      label: `[${x.shape}] ${causal && x.shape.length >= 2 ? 'causal' : `dim ${dim}`}`,
+    })),
+  },
+  layerNorm: {
+    arb: shapeArb(1, 3).chain((sh) => fc.tuple(hostArb(sh.map((d, i) => (i === sh.length - 1 ? d + 1 : d))), fc.boolean())).chain(([x, affine]) => {
+      const c = x.shape[x.shape.length - 1]!;
+      return fc.tuple(hostArb([c]), hostArb([c])).map(([w, b]) => ({
+        inputs: affine ? [{ ...x, values: x.values.map((v, i) => v + (i % 3) * 0.4) }, w, b] : [{ ...x, values: x.values.map((v, i) => v + (i % 3) * 0.4) }],
+        run: (t: Tensor, wt?: Tensor, bs?: Tensor) => layerNorm(t, [c], wt ?? null, bs ?? null),
+        label: `[${x.shape}] affine ${affine}`,
+      }));
+    }),
+    rtol: 1e-4, atol: 1e-6,
+  },
+  gelu: {
+    arb: shapeArb(0, 3).chain((sh) => fc.tuple(hostArb(sh, -4, 4), fc.boolean())).map(([x, tanh]) => ({
+      inputs: [x],
+      run: (t: Tensor) => gelu(t, { approximate: tanh ? 'tanh' : 'none' }),
+      label: `[${x.shape}] ${tanh ? 'tanh' : 'exact'}`,
+    })),
+  },
+  crossEntropy: {
+    arb: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 2, max: 6 }), fc.constantFrom(0, 0.1), fc.constantFrom('mean', 'sum', 'none')).chain(([n, c, smoothing, reduction]) =>
+      fc.tuple(hostArb([n, c], -3, 3), fc.array(fc.integer({ min: -1, max: c - 1 }), { minLength: n, maxLength: n })).map(([x, t]) => ({
+        inputs: [x, { shape: [n], values: t.map((v) => (v < 0 ? -100 : v)), dtype: 'int32' as const }],
+        run: (l: Tensor, y: Tensor) => crossEntropy(l, y, { labelSmoothing: smoothing, reduction: reduction as 'mean' }),
+        label: `[${n},${c}] smoothing ${smoothing} ${reduction}`,
+      }))),
   },
 };

@@ -3,7 +3,7 @@
  * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
-import { cat, crossEntropy, dropout, softmax, tril, ones, arange, noGrad, keep, type Device, type Tensor } from '@llmts/tensor';
+import { cat, causalSoftmax, crossEntropy, dropout, arange, type Device, type Tensor } from '@llmts/tensor';
 import { Embedding, LayerNorm, Linear, Module, ModuleList, init } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
@@ -27,26 +27,11 @@ export class KVCache {
   }
 }
 
-const masks = new Map<string, Tensor>();
-
-/** One shared (1, 1, T, T) bool mask per block size and device: true where a query must not look. */
-function causalMask(blockSize: number, device?: Device): Tensor {
-  const key = `${blockSize}:${device ?? 'default'}`;
-  let m = masks.get(key);
-  if (m === undefined) {
-    m = keep(noGrad(() => tril(ones([blockSize, blockSize], { device })).eq(0).view(1, 1, blockSize, blockSize)));
-    masks.set(key, m);
-  }
-  return m;
-}
-
 export class CausalSelfAttention extends Module {
   c_attn: Linear;
   c_proj: Linear;
   private readonly nHead: number;
   private readonly p: number;
-  /** True above the diagonal: positions a query must not see. (1, 1, blockSize, blockSize) */
-  declare mask: Tensor;
 
   constructor(c: GPTConfig, device?: Device) {
     super();
@@ -54,7 +39,6 @@ export class CausalSelfAttention extends Module {
     this.c_proj = new Linear(c.nEmbd, c.nEmbd, { bias: c.bias, device });
     this.nHead = c.nHead;
     this.p = c.dropout;
-    this.registerBuffer('mask', causalMask(c.blockSize, device), { persistent: false });
   }
 
   /** x (B, T, C) -> (B, T, C); with a cache, T new positions attend to all earlier ones too. */
@@ -76,10 +60,9 @@ export class CausalSelfAttention extends Module {
       cache.k = k.detach().contiguous();
       cache.v = v.detach().contiguous();
     }
-    const Tk = k.shape[2]!;
-    let att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(hs)); // (B, nh, T, Tk)
-    att = att.maskedFill(this.mask.slice(2, past, past + T).slice(3, 0, Tk), -Infinity);
-    att = dropout(softmax(att, -1), this.p, this.training);
+    const scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(hs)); // (B, nh, T, Tk)
+    // masked softmax in one kernel: query i (position past + i) sees keys 0..past + i
+    const att = dropout(causalSoftmax(scores, past), this.p, this.training);
     const y = att.matmul(v).transpose(1, 2).contiguous().view(B, T, C); // re-assemble heads
     return dropout(this.c_proj.forward(y), this.p, this.training);
   }

@@ -29,12 +29,15 @@ export {
 export { sum, mean, max, min, argmax, argmin, variance } from './ops/reduce.ts';
 export { matmul } from './ops/matmul.ts';
 export {
-  view, reshape, permute, transpose, expand, contiguous, clone, slice, narrow, select, squeeze, unsqueeze, flatten,
+  view, reshape, permute, transpose, movedim, expand, contiguous, clone, slice, narrow, select, squeeze, unsqueeze, flatten,
   cat, stack, split, chunk,
 } from './ops/movement.ts';
 export { gather, scatterAdd, indexSelect, embedding, maskedFill } from './ops/indexing.ts';
 export { softmax, logSoftmax, crossEntropy, layerNorm, gelu, dropout } from './ops/composite.ts';
 export type { CrossEntropyOptions } from './ops/composite.ts';
+export { causalSoftmax } from './ops/softmax.ts';
+/** The compositions the fused kernels are tested against (softmax, logSoftmax, layerNorm, gelu, crossEntropy). */
+export * as reference from './ops/reference.ts';
 export { multinomial, topk } from './ops/sampling.ts';
 export { primitives } from './ops/table.ts';
 export type { PrimOp, PrimInfo, Family, DifferentiableOp } from './ops/table.ts';
@@ -55,3 +58,4 @@ export type { AdamHyper, SgdHyper } from './ops/optim.ts';
 export { saveSafetensors, loadSafetensors, readSafetensorsHeader, encodeSafetensors, parseHeader } from './io/safetensors.ts';
 export type { SafetensorsHeader, SafetensorsEntry, LoadOptions } from './io/safetensors.ts';
 export { writeFileAtomic } from './io/atomic.ts';
+export { setNumThreads, getNumThreads, setWasmKernels } from './backend/cpu/wasm.ts';

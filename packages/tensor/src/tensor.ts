@@ -288,6 +288,8 @@ export class Tensor implements View {
   reshape(...shape: number[] | [readonly number[]]): Tensor { return mv.reshape(this, mv.shapeArgs(shape)); }
   permute(...dims: number[] | [readonly number[]]): Tensor { return mv.permute(this, mv.shapeArgs(dims)); }
   transpose(dim0: number, dim1: number): Tensor { return mv.transpose(this, dim0, dim1); }
+  /** Move one dim to another position (a view). */
+  movedim(from: number, to: number): Tensor { return mv.movedim(this, from, to); }
   /** Transpose of a 2-D tensor (all dims reversed otherwise, as `.T`). */
   get T(): Tensor { return mv.permute(this, [...Array(this.ndim).keys()].reverse()); }
   /** Swap the last two dims. */

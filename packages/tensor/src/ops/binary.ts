@@ -1,7 +1,10 @@
 import type { DType } from '../dtype.ts';
 import { isFloat } from '../dtype.ts';
 import { broadcastShapes, type Shape } from '../shape.ts';
-import type { Kernel, View } from '../backend/types.ts';
+import type { CpuView, Kernel, View } from '../backend/types.ts';
+import type { TypedArray } from '../dtype.ts';
+import { collapse, contiguousStrides } from '../shape.ts';
+import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { mapBinary, mapTernary } from '../backend/cpu/elementwise.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor, TensorLike } from '../tensor.ts';
@@ -93,15 +96,42 @@ export function broadcastView(t: View, shape: Shape): View {
 
 const kernels = new Map<string, Kernel<null>>();
 
+/** Ops with a WebAssembly SIMD loop (the op code binaryF32 takes). */
+const SIMD_OPS: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
+
+/**
+ * float32 operands in the heap whose broadcast pattern collapses to rows × cols with column
+ * strides 0 or 1 (same shape, a scalar, a repeated row, a repeated column) run the SIMD loop.
+ */
+function binaryWasm(op: number, out: TypedArray, a: CpuView, b: CpuView): boolean {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  const { dims, strideSets } = collapse(a.shape, [contiguousStrides(a.shape), a.strides, b.strides]);
+  if (dims.length > 2) return false;
+  const cols = dims[dims.length - 1] ?? 1;
+  const rows = dims.length === 2 ? dims[0]! : 1;
+  const last = dims.length - 1;
+  const col = (k: number) => (last >= 0 ? strideSets[k]![last]! : 0);
+  const row = (k: number) => (dims.length === 2 ? strideSets[k]![0]! : 0);
+  if (col(1) > 1 || col(2) > 1) return false;
+  const w = wasmOperands([a, b], [out]);
+  if (w === null) return false;
+  w.rt.run('binaryF32', [op, w.ins[0]!, row(1), col(1), w.ins[1]!, row(2), col(2), w.outs[0]!, rows, cols], threadsFor(w.rt, rows * cols));
+  return true;
+}
+
 function kernelFor(op: BinaryOp, int: boolean): Kernel<null> {
   const name = `binary.${op}${int ? '.int' : ''}`;
   let k = kernels.get(name);
   if (k === undefined) {
     const def: BinaryDef = binaryDefs[op];
     const f = (int && def.cpuInt) || def.cpu;
+    const simd = SIMD_OPS[op];
     k = {
       name,
-      cpu: (outs, [a, b]) => mapBinary(outs[0]!, a!, b!, f),
+      cpu: (outs, [a, b]) => {
+        if (simd !== undefined && binaryWasm(simd, outs[0]!, a!, b!)) return;
+        mapBinary(outs[0]!, a!, b!, f);
+      },
       gpu: (ctx, [a, b], [out]) => elementwise(ctx, [a!, b!], out!, ([x, y]) => def.wgsl(x!, y!, computeType(a!.dtype))),
     };
     kernels.set(name, k);

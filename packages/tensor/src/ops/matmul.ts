@@ -2,7 +2,7 @@ import { isFloat } from '../dtype.ts';
 import { broadcastShapes, fmt, viewStrides } from '../shape.ts';
 import type { CpuView, Kernel } from '../backend/types.ts';
 import type { TypedArray } from '../dtype.ts';
-import { heapAddress, wasmRuntime } from '../backend/cpu/wasm.ts';
+import { heapAddress, wasmKernels } from '../backend/cpu/wasm.ts';
 import { gemm } from '../backend/cpu/matmul.ts';
 import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
@@ -23,7 +23,7 @@ const PARALLEL_FLOPS = 2e6;
 
 /** The WebAssembly SIMD GEMM (all operands float32 in the heap); false when it cannot run. */
 function matmulWasm(out: TypedArray, a: CpuView, b: CpuView, { batch, M, N, K }: MatmulAttrs): boolean {
-  const rt = wasmRuntime();
+  const rt = wasmKernels();
   const outPtr = heapAddress(out);
   if (rt === null || a.dtype !== 'float32' || b.dtype !== 'float32' || outPtr < 0 || (a.ptr ?? -1) < 0 || (b.ptr ?? -1) < 0) return false;
   const r = batch.length;

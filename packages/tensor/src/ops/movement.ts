@@ -59,6 +59,14 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   return makeView('permute', x, order.map((d) => x.shape[d]!), order.map((d) => x.strides[d]!), x.offset, (g) => g.permute(inverse));
 }
 
+/** Move dim `from` to position `to`, keeping the others in order (a view). */
+export function movedim(x: Tensor, from: number, to: number): Tensor {
+  const a = normalizeDim('movedim', from, x.ndim), b = normalizeDim('movedim', to, x.ndim);
+  const order = [...Array(x.ndim).keys()].filter((d) => d !== a);
+  order.splice(b, 0, a);
+  return permute(x, order);
+}
+
 /** Swap two dims. @example k.transpose(-2, -1) */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   if (x.ndim < 2 && dim0 === dim1) return x;

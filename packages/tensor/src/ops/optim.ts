@@ -7,6 +7,7 @@ import { isContiguous, fmt } from '../shape.ts';
 import type { Kernel } from '../backend/types.ts';
 import { getBackend } from '../backend/registry.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
+import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import { entry, f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
 import { sameDevice } from './apply.ts';
@@ -32,9 +33,14 @@ interface AdamAttrs extends AdamHyper {
 const adamKernel: Kernel<AdamAttrs> = {
   name: 'optim.adam',
   cpu: ([p, m, v], [gView], a) => {
-    const g = gatherContiguous(gView!);
     const decay = a.decoupled ? 1 - a.lr * a.weightDecay : 1;
     const l2 = a.decoupled ? 0 : a.weightDecay;
+    const w = wasmOperands([gView!], [p!, m!, v!]);
+    if (w) {
+      w.rt.run('adamF32', [w.outs[0]!, w.ins[0]!, w.outs[1]!, w.outs[2]!, p!.length, decay, a.beta1, a.beta2, a.eps, a.stepSize, l2, a.bc2Sqrt], threadsFor(w.rt, p!.length));
+      return;
+    }
+    const g = gatherContiguous(gView!);
     for (let i = 0; i < p!.length; i++) {
       let pi = p![i]! * decay;
       const gi = g[i]! + l2 * p![i]!;

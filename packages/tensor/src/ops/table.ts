@@ -8,7 +8,7 @@ import { unaryDefs, type UnaryOp } from './unary.ts';
 import { binaryDefs, type BinaryOp } from './binary.ts';
 import { reduceDefs, type ReduceOp } from './reduce.ts';
 
-export type Family = 'unary' | 'binary' | 'ternary' | 'reduce' | 'argreduce' | 'matmul' | 'view' | 'copy' | 'index' | 'create' | 'sample';
+export type Family = 'unary' | 'binary' | 'ternary' | 'reduce' | 'argreduce' | 'matmul' | 'view' | 'copy' | 'index' | 'create' | 'sample' | 'fused';
 
 export interface PrimInfo {
   family: Family;
@@ -35,6 +35,14 @@ const others = {
   random: { family: 'create', differentiable: false },
   multinomial: { family: 'sample', differentiable: false },
   topk: { family: 'sample', differentiable: false },
+  softmax: { family: 'fused', differentiable: true },
+  softmaxBackward: { family: 'fused', differentiable: false },
+  layerNorm: { family: 'fused', differentiable: true },
+  layerNormBackward: { family: 'fused', differentiable: false },
+  gelu: { family: 'fused', differentiable: true },
+  geluBackward: { family: 'fused', differentiable: false },
+  crossEntropy: { family: 'fused', differentiable: true },
+  crossEntropyBackward: { family: 'fused', differentiable: false },
 } as const satisfies Record<string, PrimInfo>;
 
 export type PrimOp = UnaryOp | BinaryOp | ReduceOp | keyof typeof others;

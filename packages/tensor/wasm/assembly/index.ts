@@ -1,2 +1,4 @@
 // The CPU backend's WebAssembly kernels (128-bit SIMD). Built by `npm run build:wasm`.
 export { sgemm, gemmScratchBytes } from './gemm';
+export { softmaxRows, softmaxBackwardRows, layerNormRows, layerNormBackwardRows, geluForward, geluBackward, crossEntropyRows, crossEntropyBackwardRows } from './fused';
+export { binaryF32, adamF32 } from './elementwise';

@@ -166,6 +166,20 @@ export class WasmRuntime {
 }
 
 let runtime: WasmRuntime | null | undefined;
+let kernelsOn = true;
+
+/**
+ * Turn the WebAssembly kernels off or on (tensors stay where they are); with them off the plain
+ * TypeScript kernels run, which is how the tests compare the two.
+ */
+export function setWasmKernels(enabled: boolean): void {
+  kernelsOn = enabled;
+}
+
+/** The runtime when its kernels should run now, else null. */
+export function wasmKernels(): WasmRuntime | null {
+  return kernelsOn ? wasmRuntime() : null;
+}
 
 /** The WebAssembly runtime, created on first use; null when disabled or unavailable. */
 export function wasmRuntime(): WasmRuntime | null {

@@ -1,0 +1,134 @@
+/**
+ * Fused cross-entropy rows for class targets: loss_r = logsumexp(x_r) - ((1-s)·x_r[t_r] + s·mean(x_r))
+ * (0 where t_r is the ignore index), and its backward g_r·(softmax(x_r) - (1-s)·onehot(t_r) - s/C).
+ * `crossEntropy` reduces the rows; tested against the logSoftmax/gather composition.
+ */
+import type { Kernel } from '../backend/types.ts';
+import { gatherContiguous } from '../backend/cpu/backend.ts';
+import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
+import { f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
+import { record } from '../autograd/tape.ts';
+import type { Tensor } from '../tensor.ts';
+import { runKernel } from './apply.ts';
+
+interface CeAttrs {
+  rows: number;
+  cols: number;
+  ignoreIndex: number;
+  smoothing: number;
+}
+
+const REDUCE = `
+var<workgroup> red: array<f32, 128>;
+fn reduceSum(v: f32, l: u32) -> f32 {
+  red[l] = v;
+  workgroupBarrier();
+  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] += red[l + s]; } workgroupBarrier(); }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn reduceMax(v: f32, l: u32) -> f32 {
+  red[l] = v;
+  workgroupBarrier();
+  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] = max(red[l], red[l + s]); } workgroupBarrier(); }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
+const ceKernel: Kernel<CeAttrs> = {
+  name: 'crossEntropy',
+  cpu: ([loss, lse], [x, t], a) => {
+    const w = wasmOperands([x!, t!], [loss!, lse!]);
+    if (w && t!.dtype === 'int32') return w.rt.run('crossEntropyRows', [w.ins[0]!, w.ins[1]!, w.outs[0]!, w.outs[1]!, a.rows, a.cols, a.ignoreIndex, a.smoothing], threadsFor(w.rt, a.rows * a.cols));
+    const xs = gatherContiguous(x!), ts = gatherContiguous(t!);
+    for (let r = 0; r < a.rows; r++) {
+      const o = r * a.cols;
+      let m = -Infinity, total = 0;
+      for (let j = 0; j < a.cols; j++) { m = Math.max(m, xs[o + j]!); total += xs[o + j]!; }
+      let s = 0;
+      for (let j = 0; j < a.cols; j++) s += Math.exp(xs[o + j]! - m);
+      const l = m + Math.log(s);
+      lse![r] = l;
+      const target = ts[r]!;
+      loss![r] = target === a.ignoreIndex ? 0 : l - ((1 - a.smoothing) * xs[o + target]! + (a.smoothing * total) / a.cols);
+    }
+  },
+  gpu: (ctx, [x, t], [loss, lse], a) => {
+    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'loss', dtype: loss!.dtype, write: true }, { name: 'lse', dtype: lse!.dtype, write: true }])}${REDUCE}
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P[0]) { return; }
+  let C = P[1];
+  let base = P[4] + r * C;
+  var m = -3.4e38; var total = 0.0;
+  for (var j = l; j < C; j += 128u) { let v = ${load(x!.dtype, 'x[base + j]')}; m = max(m, v); total += v; }
+  m = reduceMax(m, l);
+  total = reduceSum(total, l);
+  var s = 0.0;
+  for (var j = l; j < C; j += 128u) { s += exp(${load(x!.dtype, 'x[base + j]')} - m); }
+  let lv = m + log(reduceSum(s, l));
+  if (l == 0u) {
+    lse[r] = ${store(lse!.dtype, 'lv')};
+    let tgt = t[P[5] + r];
+    var out = 0.0;
+    if (tgt != bitcast<i32>(P[2])) {
+      out = lv - ((1.0 - pf(3u)) * ${load(x!.dtype, 'x[base + u32(tgt)]')} + pf(3u) * total / f32(C));
+    }
+    loss[r] = ${store(loss!.dtype, 'out')};
+  }
+}`;
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }, { output: 1 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset], workgroups: { threads: a.rows, size: 1 } });
+  },
+};
+
+const ceBackwardKernel: Kernel<CeAttrs> = {
+  name: 'crossEntropyBackward',
+  cpu: ([dx], [x, t, lse, g], a) => {
+    const w = wasmOperands([x!, t!, lse!, g!], [dx!]);
+    if (w && t!.dtype === 'int32') return w.rt.run('crossEntropyBackwardRows', [w.ins[0]!, w.ins[1]!, w.ins[2]!, w.ins[3]!, w.outs[0]!, a.rows, a.cols, a.ignoreIndex, a.smoothing], threadsFor(w.rt, a.rows * a.cols));
+    const xs = gatherContiguous(x!), ts = gatherContiguous(t!), ls = gatherContiguous(lse!), gs = gatherContiguous(g!);
+    for (let r = 0; r < a.rows; r++) {
+      const o = r * a.cols, target = ts[r]!;
+      const gr = target === a.ignoreIndex ? 0 : gs[r]!;
+      for (let j = 0; j < a.cols; j++) dx![o + j] = gr * (Math.exp(xs[o + j]! - ls[r]!) - a.smoothing / a.cols);
+      if (target !== a.ignoreIndex) dx![o + target] = dx![o + target]! - gr * (1 - a.smoothing);
+    }
+  },
+  gpu: (ctx, [x, t, lse, g], [dx], a) => {
+    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'lse', dtype: lse!.dtype }, { name: 'g', dtype: g!.dtype }, { name: 'dx', dtype: dx!.dtype, write: true }])}
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P[0]) { return; }
+  let C = P[1];
+  let tgt = t[P[5] + r];
+  let ignored = tgt == bitcast<i32>(P[2]);
+  let gr = select(${load(g!.dtype, 'g[P[7] + r]')}, 0.0, ignored);
+  let lv = ${load(lse!.dtype, 'lse[P[6] + r]')};
+  let u = pf(3u) / f32(C);
+  for (var j = l; j < C; j += 128u) {
+    var v = gr * (exp(${load(x!.dtype, 'x[P[4] + r * C + j]')} - lv) - u);
+    if (!ignored && i32(j) == tgt) { v = v - gr * (1.0 - pf(3u)); }
+    dx[r * C + j] = ${store(dx!.dtype, 'v')};
+  }
+}`;
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { output: 0 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset, lse!.offset, g!.offset], workgroups: { threads: a.rows, size: 1 } });
+  },
+};
+
+/**
+ * Per-row cross-entropy of logits [N, C] against int32 class targets [N] in one fused kernel
+ * (0 for ignored rows). Targets must be valid class indices or the ignore index.
+ */
+export function crossEntropyRows(logits: Tensor, targets: Tensor, ignoreIndex: number, smoothing: number): Tensor {
+  const [rows, cols] = logits.shape as [number, number];
+  const attrs: CeAttrs = { rows, cols, ignoreIndex, smoothing };
+  const x = logits.contiguous();
+  const t = targets.contiguous();
+  const stat = x.dtype === 'float64' ? 'float64' : 'float32';
+  const [loss, lse] = runKernel(ceKernel, [x, t], [{ shape: [rows], dtype: x.dtype }, { shape: [rows], dtype: stat }], attrs);
+  return record(loss!, 'crossEntropy', [x], (g) => [runKernel(ceBackwardKernel, [x, t, lse!, g.contiguous()], [{ shape: [rows, cols], dtype: x.dtype }], attrs)[0]!]);
+}
