@@ -58,4 +58,4 @@ export type { AdamHyper, SgdHyper } from './ops/optim.ts';
 export { saveSafetensors, loadSafetensors, readSafetensorsHeader, encodeSafetensors, parseHeader } from './io/safetensors.ts';
 export type { SafetensorsHeader, SafetensorsEntry, LoadOptions } from './io/safetensors.ts';
 export { writeFileAtomic } from './io/atomic.ts';
-export { setNumThreads, getNumThreads, setWasmKernels } from './backend/cpu/wasm.ts';
+export { setNumThreads, getNumThreads, setWasmKernels, wasmVariant } from './backend/cpu/wasm.ts';

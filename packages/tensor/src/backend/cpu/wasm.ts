@@ -4,10 +4,12 @@
  * them in place), a size-class heap over it, and a pool of worker threads for large kernels.
  *
  * LLMTS_WASM=0 turns the WebAssembly kernels off (the plain TypeScript kernels run instead);
- * LLMTS_THREADS=n (or setNumThreads) sets the compute threads, the main thread included.
+ * LLMTS_THREADS=n (or setNumThreads) sets the compute threads, the main thread included;
+ * LLMTS_FMA=0 keeps the plain SIMD build instead of the fused multiply-add one.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -119,7 +121,7 @@ export class WasmRuntime {
   private pool: ThreadPool | null = null;
   private threads: number;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, readonly variant: 'simd' | 'simd+fma') {
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
     this.module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
@@ -186,12 +188,32 @@ export function wasmRuntime(): WasmRuntime | null {
   if (runtime !== undefined) return runtime;
   if (process.env.LLMTS_WASM === '0') return (runtime = null);
   try {
-    runtime = new WasmRuntime(readFileSync(fileURLToPath(new URL('../../../wasm/kernels.wasm', import.meta.url))));
+    runtime = new WasmRuntime(...loadKernels());
   } catch (e) {
     process.stderr.write(`llm.ts: WebAssembly kernels unavailable (${(e as Error).message}); using the TypeScript kernels\n`);
     runtime = null;
   }
   return runtime;
+}
+
+/**
+ * The kernels with relaxed SIMD's fused multiply-add when the engine accepts them (Node 22+ does by
+ * default; Node 20 after V8's --experimental-wasm-relaxed-simd, which is set here before
+ * compiling), else the plain 128-bit SIMD build.
+ */
+function loadKernels(): [Uint8Array, 'simd' | 'simd+fma'] {
+  const file = (name: string) => readFileSync(fileURLToPath(new URL(`../../../wasm/${name}`, import.meta.url)));
+  if (process.env.LLMTS_FMA !== '0') {
+    const fma = file('kernels-fma.wasm');
+    if (!WebAssembly.validate(fma)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (WebAssembly.validate(fma)) return [fma, 'simd+fma'];
+  }
+  return [file('kernels.wasm'), 'simd'];
+}
+
+/** Which kernel build runs ('simd' or 'simd+fma'), or null without WebAssembly. */
+export function wasmVariant(): string | null {
+  return wasmRuntime()?.variant ?? null;
 }
 
 /**
