@@ -1,7 +1,10 @@
 import { promoteTypes, isFloat } from '../dtype.ts';
-import { fmt, inferShape, normalizeDim, numel, viewStrides, contiguousStrides, isContiguous } from '../shape.ts';
+import { collapse, fmt, inferShape, normalizeDim, numel, viewStrides, contiguousStrides, isContiguous } from '../shape.ts';
 import type { Kernel } from '../backend/types.ts';
 import { mapUnary } from '../backend/cpu/elementwise.ts';
+import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
+import type { CpuView } from '../backend/types.ts';
+import type { TypedArray } from '../dtype.ts';
 import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor.ts';
@@ -22,9 +25,25 @@ function makeView(op: string, x: Tensor, shape: readonly number[], strides: read
   return record(out, op, [x], (g) => [vjp(g)]);
 }
 
+/** Strided copies of 4-byte elements with at most 4 dims (after merging) run the SIMD kernel. */
+function copyWasm(out: TypedArray, x: CpuView): boolean {
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return false;
+  const { dims, strideSets } = collapse(x.shape, [x.strides]);
+  if (dims.length > 4 || dims.length === 0 || !(out instanceof Float32Array || out instanceof Int32Array)) return false;
+  const w = wasmOperands([x], [out instanceof Float32Array ? out : new Float32Array(out.buffer, out.byteOffset, out.length)]);
+  if (w === null) return false;
+  const d = [1, 1, 1, 1, ...dims].slice(-4);
+  const st = [0, 0, 0, 0, ...strideSets[0]!].slice(-4);
+  w.rt.run('copyStrided4', [w.ins[0]!, w.outs[0]!, ...d, ...st], threadsFor(w.rt, out.length));
+  return true;
+}
+
 const copyKernel: Kernel<null> = {
   name: 'copy',
-  cpu: (outs, [x]) => mapUnary(outs[0]!, x!, (v) => v),
+  cpu: (outs, [x]) => {
+    if (copyWasm(outs[0]!, x!)) return;
+    mapUnary(outs[0]!, x!, (v) => v);
+  },
   gpu: (ctx, [x], [out]) => elementwise(ctx, [x!], out!, ([a]) => a!),
 };
 

@@ -1,7 +1,10 @@
 import type { DType } from '../dtype.ts';
 import { isFloat } from '../dtype.ts';
 import { fmt, normalizeDim, normalizeDims, numel } from '../shape.ts';
-import type { Kernel } from '../backend/types.ts';
+import type { CpuView, Kernel } from '../backend/types.ts';
+import type { TypedArray } from '../dtype.ts';
+import { isContiguous } from '../shape.ts';
+import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { argReduceInto, reduceInto, type ReduceKind } from '../backend/cpu/reduce.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
@@ -35,9 +38,27 @@ export const reduceDefs = {
 
 export type ReduceOp = keyof typeof reduceDefs;
 
+/**
+ * float32 sums over a block of adjacent dims of a contiguous tensor in the heap run the SIMD
+ * kernel (x seen as [outer, R, inner]); false when the pattern does not fit.
+ */
+function sumWasm(out: TypedArray, x: CpuView, dims: readonly number[]): boolean {
+  if (x.dtype !== 'float32' || dims.length === 0 || !isContiguous(x.shape, x.strides)) return false;
+  for (let i = 1; i < dims.length; i++) if (dims[i] !== dims[i - 1]! + 1) return false;
+  const w = wasmOperands([x], [out]);
+  if (w === null) return false;
+  const first = dims[0]!, last = dims[dims.length - 1]!;
+  const outer = numel(x.shape.slice(0, first)), R = numel(x.shape.slice(first, last + 1)), inner = numel(x.shape.slice(last + 1));
+  w.rt.run('sumF32', [w.ins[0]!, w.outs[0]!, outer, R, inner], threadsFor(w.rt, outer * R * inner));
+  return true;
+}
+
 const reduceKernel = (kind: ReduceKind): Kernel<ReduceAttrs> => ({
   name: `reduce.${kind}`,
-  cpu: (outs, [x], a) => reduceInto(outs[0]!, x!, a.dims, kind),
+  cpu: (outs, [x], a) => {
+    if (kind === 'sum' && sumWasm(outs[0]!, x!, a.dims)) return;
+    reduceInto(outs[0]!, x!, a.dims, kind);
+  },
   gpu: (ctx, [x], [out], a) => reduceGpu(ctx, x!, a.dims, out!, kind),
 });
 

@@ -169,13 +169,29 @@ export function sgemm(a: usize, b: usize, c: usize, offsets: usize, batches: i32
   const packA_ = scratch;
   const packB_ = scratch + <usize>((MC + MR) * KC * 4);
   const tmp = packB_ + <usize>((NC + NR) * KC * 4);
-  if (batches >= nt || N <= NR) {
+  if (batches >= nt) {
     for (let bi = tid; bi < batches; bi += nt) {
       const o = offsets + <usize>bi * 12;
       gemmRange(a + <usize>load<i32>(o) * 4, aRs, aCs, b + <usize>load<i32>(o, 4) * 4, bRs, bCs, c + <usize>load<i32>(o, 8) * 4, M, N, K, 0, N, packA_, packB_, tmp);
     }
     return;
   }
+  if (M > N) {
+    // split rows: each thread packs all of B (small when N is) and only its rows of A
+    const blocks = (M + MR - 1) / MR;
+    const per = (blocks + nt - 1) / nt;
+    const m0 = min(M, tid * per * MR);
+    const m1 = min(M, (tid + 1) * per * MR);
+    if (m0 >= m1) return;
+    for (let bi = 0; bi < batches; bi++) {
+      const o = offsets + <usize>bi * 12;
+      const aBase = a + (<usize>load<i32>(o) + <usize>m0 * <usize>aRs) * 4;
+      const cBase = c + (<usize>load<i32>(o, 8) + <usize>m0 * <usize>N) * 4;
+      gemmRange(aBase, aRs, aCs, b + <usize>load<i32>(o, 4) * 4, bRs, bCs, cBase, m1 - m0, N, K, 0, N, packA_, packB_, tmp);
+    }
+    return;
+  }
+  // split columns: each thread packs its own panels of B and all of A
   const panels = (N + NR - 1) / NR;
   const per = (panels + nt - 1) / nt;
   const n0 = min(N, tid * per * NR);

@@ -22,7 +22,7 @@ export function wasmOperands(inputs: readonly (CpuView | null)[], outputs: reado
   }
   const outs: number[] = [];
   for (const o of outputs) {
-    if (!(o instanceof Float32Array)) return null;
+    if (!(o instanceof Float32Array) && !(o instanceof Int32Array)) return null;
     const p = heapAddress(o);
     if (p < 0) return null;
     outs.push(p);

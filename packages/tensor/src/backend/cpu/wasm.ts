@@ -102,6 +102,8 @@ class ThreadPool {
     Atomics.add(c, 0, 1);
     Atomics.notify(c, 0);
     this.rt.exports[fn]!(...args, 0, nt);
+    // the workers usually finish within microseconds of this thread: poll before sleeping
+    for (let i = 0; i < 200000 && Atomics.load(c, 1) !== 0; i++);
     const start = Date.now();
     for (;;) {
       const left = Atomics.load(c, 1);

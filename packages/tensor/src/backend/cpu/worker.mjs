@@ -12,10 +12,17 @@ const names = Object.keys(instance.exports).filter((k) => typeof instance.export
 // start from the generation the pool had when this worker was made: a task posted while the
 // worker was still booting is then picked up at once instead of being missed
 let seen = generation;
+// Kernels come in bursts (a training step issues hundreds): after a task, poll for the next one
+// for a short while before sleeping, since a futex wake-up costs tens of microseconds.
+const SPIN = 20000;
 for (;;) {
-  Atomics.wait(ctrl, 0, seen);
-  const gen = Atomics.load(ctrl, 0);
-  if (gen === seen) continue;
+  let gen = Atomics.load(ctrl, 0);
+  for (let i = 0; gen === seen && i < SPIN; i++) gen = Atomics.load(ctrl, 0);
+  if (gen === seen) {
+    Atomics.wait(ctrl, 0, seen);
+    gen = Atomics.load(ctrl, 0);
+    if (gen === seen) continue;
+  }
   seen = gen;
   if (Atomics.load(ctrl, 2) < 0) break;
   const nt = Atomics.load(ctrl, 4);

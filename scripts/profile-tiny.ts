@@ -1,0 +1,12 @@
+import { manualSeed, randint, tidy } from '@llmts/tensor';
+import { AdamW } from '@llmts/nn';
+import { GPT } from '@llmts/gpt';
+manualSeed(0);
+const model = new GPT({ vocabSize: 65, blockSize: 64, nLayer: 2, nHead: 4, nEmbd: 64, dropout: 0, bias: true, gelu: 'none' });
+const opt = new AdamW(model.parameters(), { lr: 3e-4, weightDecay: 0.1 });
+const x = randint(0, 65, [16, 64]), y = randint(0, 65, [16, 64]);
+const step = () => tidy(() => { const l = model.forward(x, y).loss!; l.backward(); opt.step(); opt.zeroGrad(); return l; }).dispose();
+for (let i = 0; i < 3; i++) step();
+const t0 = performance.now();
+for (let i = 0; i < 60; i++) step();
+console.log('ms/iter', ((performance.now() - t0) / 60).toFixed(0));
