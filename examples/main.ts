@@ -1,42 +1,44 @@
 /**
- * The main job (until the GPT lands): fit a small MLP to two interleaved spirals with autograd
- * and plain SGD, showing the loss falling and the accuracy rising.
+ * The main job (`npm start`): prepare the shipped Tiny Shakespeare with the character tokenizer,
+ * train a small GPT on the best available device with a live progress line, write the checkpoint
+ * and the loss plot, and print a sample.
+ *
+ *   npm start                         shakespeare-char on a GPU, shakespeare-char-cpu on the CPU
+ *   npm start -- --max-iters 500      shorter
+ *   npm start -- --preset shakespeare-char --device gpu
  */
-import { manualSeed, randn, tensor, tidy, crossEntropy, noGrad, type Tensor } from '@llmts/tensor';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { getDefaultDevice, manualSeed, type Device } from '@llmts/tensor';
+import { prepareCorpus, formatDuration } from '@llmts/data';
+import { generate, loadGPT, train } from '@llmts/gpt';
 
-manualSeed(0);
-const N = 200;
-const points: number[][] = [];
-const labels: number[] = [];
-for (let c = 0; c < 2; c++) {
-  for (let i = 0; i < N; i++) {
-    const r = i / N, t = 4 * r + c * Math.PI;
-    points.push([r * Math.cos(t), r * Math.sin(t)]);
-    labels.push(c);
-  }
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const device = (arg('device') as Device | undefined) ?? getDefaultDevice();
+const preset = arg('preset') ?? (device === 'gpu' ? 'shakespeare-char' : 'shakespeare-char-cpu');
+const runDir = arg('out') ?? join('runs', preset);
+const dataDir = join('runs', 'data', 'shakespeare-char');
+
+if (!existsSync(join(dataDir, 'meta.json'))) {
+  const meta = await prepareCorpus({ input: 'data/tinyshakespeare.txt', out: dataDir, tokenizer: 'char' });
+  console.log(`prepared Tiny Shakespeare: ${meta.trainTokens.toLocaleString()} train + ${meta.valTokens.toLocaleString()} val characters, vocabulary ${meta.vocabSize}`);
 }
-const X = tensor(points);
-const Y = tensor(labels, { dtype: 'int32' });
-const params: Tensor[] = [
-  randn([2, 64]).mul(0.5).requiresGrad_(), randn([64]).mul(0).requiresGrad_(),
-  randn([64, 2]).mul(0.1).requiresGrad_(), randn([2]).mul(0).requiresGrad_(),
-];
-const forward = (x: Tensor) => x.matmul(params[0]!).add(params[1]!).tanh().matmul(params[2]!).add(params[3]!);
-const lr = 0.5;
-for (let step = 0; step <= 2000; step++) {
-  const loss = tidy(() => {
-    const l = crossEntropy(forward(X), Y);
-    l.backward();
-    return l;
-  });
-  noGrad(() => params.forEach((p, i) => {
-    params[i] = p.sub(p.grad!.mul(lr)).detach().requiresGrad_();
-    p.grad!.dispose();
-    p.dispose();
-  }));
-  if (step % 250 === 0) {
-    const acc = await noGrad(() => forward(X).argmax(1).eq(Y).to('float32').mean()).item();
-    console.log(`step ${String(step).padStart(4)}  loss ${(await loss.item()).toFixed(4)}  accuracy ${(acc * 100).toFixed(1)}%`);
-  }
-  loss.dispose();
-}
+console.log(`training ${preset} on ${device} -> ${runDir} (progress below; loss plot in ${join(runDir, 'loss.svg')} and loss.png)`);
+const maxIters = arg('max-iters');
+const result = await train({
+  preset,
+  dataDir,
+  outDir: runDir,
+  device,
+  train: maxIters !== undefined ? { maxIters: Number(maxIters), lrDecayIters: Number(maxIters) } : {},
+});
+console.log(`\ndone: ${result.iters} iterations in ${formatDuration(result.seconds)} (${result.msPerIter.toFixed(0)} ms/iter); train loss ${result.finalTrain.toFixed(4)}, val loss ${result.finalVal.toFixed(4)} (best ${result.bestVal.toFixed(4)})`);
+console.log(`checkpoint: ${join(runDir, 'best')}   sample more with: npx llmts sample --checkpoint ${runDir}\n`);
+
+const { model, tokenizer } = loadGPT(runDir, { device });
+manualSeed(1337);
+const [tokens] = await generate(model, [tokenizer.encode('\n')], { maxNewTokens: 500, temperature: 0.8, topK: 200 });
+console.log(tokenizer.decode(tokens!));

@@ -3,7 +3,7 @@
  * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
-import { cat, causalSoftmax, crossEntropy, dropout, arange, type Device, type Tensor } from '@llmts/tensor';
+import { cat, causalSoftmax, crossEntropy, dropout, arange, keep, type Device, type Tensor } from '@llmts/tensor';
 import { Embedding, LayerNorm, Linear, Module, ModuleList, init } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
@@ -57,8 +57,9 @@ export class CausalSelfAttention extends Module {
       }
       cache.k?.dispose();
       cache.v?.dispose();
-      cache.k = k.detach().contiguous();
-      cache.v = v.detach().contiguous();
+      // the cache outlives the tidy() scope of this step
+      cache.k = keep(k.detach().contiguous());
+      cache.v = keep(v.detach().contiguous());
     }
     const scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(hs)); // (B, nh, T, Tk)
     // masked softmax in one kernel: query i (position past + i) sees keys 0..past + i

@@ -51,13 +51,13 @@ export const presets: Record<string, Preset> = {
   'shakespeare-char': {
     name: 'shakespeare-char',
     description: "nanoGPT's baby GPT on Tiny Shakespeare characters (6 layers, 6 heads, 384 dims, block 256; ~10.7M params); nanoGPT reaches val 1.4697",
-    model: { blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2, bias: false },
+    model: { blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2, bias: false, gelu: 'none' },
     train: { ...base, batchSize: 64, maxIters: 5000, lrDecayIters: 5000, evalInterval: 250, evalIters: 200, logInterval: 10 },
   },
   'shakespeare-char-cpu': {
     name: 'shakespeare-char-cpu',
     description: "nanoGPT's CPU line for Tiny Shakespeare (4 layers, 4 heads, 128 dims, block 64, batch 12, no dropout); val ~1.88 after 2000 iters",
-    model: { blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false },
+    model: { blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false, gelu: 'none' },
     train: { ...base, batchSize: 12, maxIters: 2000, lrDecayIters: 2000, evalInterval: 250, evalIters: 20, logInterval: 10 },
   },
   'wizard-of-oz-char': {

@@ -200,7 +200,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       windowIters = 0;
       const entry: LogEntry = { type: 'train', iter, loss: lossValue, lr, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, elapsed: state.trainedSeconds + (now - runStart) / 1000 };
       log(entry);
-      bar?.update(`iter ${iter}/${tc.maxIters} | loss ${lossValue.toFixed(4)} | lr ${lr.toExponential(2)} | ${formatCount(entry.tokensPerSec)} tok/s | ${msPerIter.toFixed(0)} ms/iter | ETA ${formatDuration(((tc.maxIters - iter) * msPerIter) / 1000)}`, true);
+      bar?.update(`iter ${iter}/${tc.maxIters} | loss ${lossValue.toFixed(4)} | lr ${lr.toExponential(2)} | ${formatCount(entry.tokensPerSec)} tok/s | ${msPerIter.toFixed(0)} ms/iter | ETA ${formatDuration(((tc.maxIters - iter) * msPerIter) / 1000)}`);
     } else if (device === 'gpu' && iter % 4 === 0) {
       await getBackend(device).sync(); // keep the queue short without a readback per step
     }

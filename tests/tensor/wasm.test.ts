@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  adamUpdate_, causalSoftmax, compareArrays, crossEntropy, gelu, getNumThreads, layerNorm, manualSeed, randn, setNumThreads, setWasmKernels, softmax, tensor,
+  wasmVariant, type Tensor,
+} from '@llmts/tensor';
+import { hostArb, shapeArb } from '../helpers/arbitraries.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Run `fn` with the WebAssembly kernels and with the TypeScript ones; return both results (and grads). */
+async function both(make: () => Tensor[], fn: (...xs: Tensor[]) => Tensor, grads = true): Promise<{ wasm: number[][]; ts: number[][] }> {
+  const out: number[][][] = [];
+  for (const on of [true, false]) {
+    setWasmKernels(on);
+    const inputs = make();
+    const y = fn(...inputs);
+    const values = [[...(await y.data())]];
+    if (grads && y.requiresGrad) {
+      y.mul(tensor([...Array(y.numel()).keys()].map((i) => Math.cos(i)), { shape: y.shape })).sum().backward();
+      for (const x of inputs) if (x.grad) values.push([...(await x.grad.data())]);
+    }
+    out.push(values);
+  }
+  setWasmKernels(true);
+  return { wasm: out[0]!, ts: out[1]! };
+}
+
+function expectClose(r: { wasm: number[][]; ts: number[][] }, rtol: number, atol: number, label: string): void {
+  expect(r.wasm.length, label).toBe(r.ts.length);
+  r.ts.forEach((want, k) => {
+    const c = compareArrays(r.wasm[k]!, want, { rtol, atol });
+    if (!c.ok) throw new Error(`${label} (output ${k}) at ${c.index}: wasm ${r.wasm[k]![c.index]} vs typescript ${want[c.index]}`);
+  });
+}
+
+const f32 = (values: number[], shape: number[], requiresGrad = true) => tensor(values, { shape, requiresGrad });
+
+describe.skipIf(wasmVariant() === null)('WebAssembly kernels match the TypeScript reference kernels', () => {
+  afterAll(() => setWasmKernels(true));
+
+  it('report which build runs', () => {
+    expect(['simd', 'simd+fma']).toContain(wasmVariant());
+  });
+
+  it('matmul for any shape, batch broadcast and transposed operands (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean(), async (M, K, N, batch, ta, tb) => {
+      manualSeed(M * 7 + K * 13 + N);
+      const a = randn(ta ? [batch, K, M] : [batch, M, K]), b = randn(tb ? [N, K] : [K, N]);
+      const r = await both(() => [a.detach().requiresGrad_(), b.detach().requiresGrad_()], (x, y) => (ta ? x!.transpose(1, 2) : x!).matmul(tb ? y!.T : y!));
+      expectClose(r, 1e-4, 1e-4, `matmul M${M} K${K} N${N} batch ${batch} ta ${ta} tb ${tb}`);
+    }), { numRuns: 40 });
+  });
+
+  it('large matmuls split across threads give the same result with 1 and 2 threads', async () => {
+    manualSeed(1);
+    const a = randn([300, 200]), b = randn([200, 170]);
+    const before = getNumThreads();
+    setNumThreads(1);
+    const one = await a.matmul(b).data();
+    setNumThreads(2);
+    const two = await a.matmul(b).data();
+    setNumThreads(before);
+    expect(compareArrays(two, one, { rtol: 1e-5, atol: 1e-5 }).ok).toBe(true);
+    const r = await both(() => [a, b], (x, y) => x!.matmul(y!), false);
+    expectClose(r, 1e-4, 1e-4, 'matmul 300x200x170');
+  });
+
+  it('binary ops on contiguous, scalar, row and column broadcasts (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 37 }), fc.constantFrom('same', 'scalar', 'row', 'col'), fc.constantFrom('add', 'sub', 'mul', 'div', 'maximum', 'minimum'), async (R, C, pattern, op) => {
+      manualSeed(R * 100 + C);
+      const a = randn([R, C]);
+      const bShape = pattern === 'same' ? [R, C] : pattern === 'scalar' ? [] : pattern === 'row' ? [C] : [R, 1];
+      const b = randn(bShape).abs().add(0.5);
+      const r = await both(() => [a.detach().requiresGrad_(), b.detach().requiresGrad_()], (x, y) => (x as unknown as Record<string, (t: Tensor) => Tensor>)[op]!.call(x, y!));
+      expectClose(r, 1e-5, 1e-6, `${op} ${pattern} [${R},${C}]`);
+    }), { numRuns: 60 });
+  });
+
+  it('softmax (plain and causal), layerNorm, gelu and crossEntropy, forward and backward (property)', async () => {
+    await fc.assert(fc.asyncProperty(shapeArb(2, 3, 9).chain((s) => hostArb(s, -4, 4)), async (x) => {
+      const shape = x.shape;
+      const C = shape[shape.length - 1]!;
+      const mk = () => [f32(x.values, shape)];
+      expectClose(await both(mk, (t) => softmax(t!, -1)), 2e-6, 1e-7, `softmax [${shape}]`);
+      if (C >= shape[shape.length - 2]!) expectClose(await both(mk, (t) => causalSoftmax(t!)), 2e-6, 1e-7, `causalSoftmax [${shape}]`);
+      expectClose(await both(() => [f32(x.values, shape), f32(x.values.slice(0, C).map((v) => v + 1), [C]), f32(x.values.slice(0, C), [C])], (t, w, b) => layerNorm(t!, [C], w!, b!)), 1e-4, 1e-5, `layerNorm [${shape}]`);
+      expectClose(await both(mk, (t) => gelu(t!)), 1e-5, 2e-6, `gelu [${shape}]`);
+      expectClose(await both(mk, (t) => gelu(t!, { approximate: 'tanh' })), 1e-5, 2e-6, `gelu tanh [${shape}]`);
+      const rows = x.values.length / C;
+      const targets = Array.from({ length: rows }, (_, i) => (i % 4 === 3 ? -100 : (i * 7) % C));
+      expectClose(await both(() => [f32(x.values, [rows, C]), tensor(targets, { dtype: 'int32' })], (l, t) => crossEntropy(l!, t!, { labelSmoothing: 0.05 })), 1e-5, 1e-6, `crossEntropy [${rows},${C}]`);
+    }), { numRuns: 30 });
+  });
+
+  it('sums over blocks of dims, strided copies and the AdamW update', async () => {
+    manualSeed(2);
+    const x = randn([5, 6, 7]);
+    for (const dims of [[0], [1], [2], [0, 1], [1, 2], [0, 1, 2]]) {
+      expectClose(await both(() => [x], (t) => t!.sum(dims), false), 1e-5, 1e-5, `sum dims [${dims}]`);
+    }
+    expectClose(await both(() => [x], (t) => t!.permute(2, 0, 1).contiguous(), false), 0, 0, 'permuted copy');
+    const run = async (on: boolean) => {
+      setWasmKernels(on);
+      manualSeed(3);
+      const p = randn([37]), g = randn([37]), m = randn([37]).abs(), v = randn([37]).abs();
+      adamUpdate_(p, g, m, v, { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3, decoupled: true });
+      return [...(await p.data()), ...(await m.data()), ...(await v.data())];
+    };
+    const [w, t] = [await run(true), await run(false)];
+    setWasmKernels(true);
+    expect(compareArrays(w, t, { rtol: 1e-5, atol: 1e-7 }).ok).toBe(true);
+  });
+
+  it('the committed kernels are what `npm run build:wasm` builds from the sources', () => {
+    const out = mkdtempSync(join(tmpdir(), 'wasm-'));
+    execFileSync(process.execPath, [join(root, 'packages/tensor/wasm/build.mjs'), out], { stdio: 'pipe' });
+    for (const f of ['kernels.wasm', 'kernels-fma.wasm']) {
+      expect(readFileSync(join(out, f)).equals(readFileSync(join(root, 'packages/tensor/wasm', f))), `${f} is stale: run npm run build:wasm`).toBe(true);
+    }
+  });
+});
