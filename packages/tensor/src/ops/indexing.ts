@@ -38,11 +38,39 @@ function walkIndex(index: CpuView, target: CpuView, dim: number, other: CpuView 
   }
 }
 
+/**
+ * The row pattern of embeddings: dim 0 of a 2-D contiguous table indexed by a 1-D index spread over
+ * the columns (stride 0). Returns the row length, or 0 when the pattern does not hold.
+ */
+function rowPattern(x: CpuView, index: CpuView, dim: number): number {
+  if (dim !== 0 || x.shape.length !== 2 || index.shape.length !== 2 || index.strides[1] !== 0) return 0;
+  if (x.strides[1] !== 1 || x.strides[0] !== x.shape[1] || index.shape[1] !== x.shape[1]) return 0;
+  return x.shape[1]!;
+}
+
+function checkRows(index: CpuView, size: number, op: string): void {
+  const id = index.data, step = index.strides[0]!;
+  for (let r = 0, i = index.offset; r < index.shape[0]!; r++, i += step) {
+    const v = id[i]!;
+    if (v < 0 || v >= size) throw outOfBounds(op, v, 0, size);
+  }
+}
+
 /** out[pos] = x[... index[pos] at dim ...] */
 const gatherKernel: Kernel<IndexAttrs> = {
   name: 'gather',
   cpu: (outs, [x, index], { dim, size, op }) => {
     const out = outs[0]!, xd = x!.data, step = x!.strides[dim]!;
+    const C = rowPattern(x!, index!, dim);
+    if (C > 0) {
+      checkRows(index!, size, op);
+      const id = index!.data, istep = index!.strides[0]!;
+      for (let r = 0, i = index!.offset; r < index!.shape[0]!; r++, i += istep) {
+        const from = x!.offset + id[i]! * C;
+        out.set(xd.subarray(from, from + C), r * C);
+      }
+      return;
+    }
     walkIndex(index!, x!, dim, null, (pos, idx, base) => {
       if (idx < 0 || idx >= size) throw outOfBounds(op, idx, dim, size);
       out[pos] = xd[base + idx * step]!;
@@ -69,6 +97,16 @@ const scatterAddKernel: Kernel<IndexAttrs> = {
   cpu: (outs, [base, index, src], { dim, size, op }) => {
     const out = outs[0]!;
     mapUnary(out, base!, (v) => v);
+    const C = rowPattern({ ...base!, strides: contiguousStrides(base!.shape), offset: 0 }, index!, dim);
+    if (C > 0 && src!.strides[1] === 1 && src!.strides[0] === C) {
+      checkRows(index!, size, op);
+      const id = index!.data, istep = index!.strides[0]!, sd = src!.data;
+      for (let r = 0, i = index!.offset; r < index!.shape[0]!; r++, i += istep) {
+        const to = id[i]! * C, from = src!.offset + r * C;
+        for (let c = 0; c < C; c++) out[to + c] += sd[from + c]!;
+      }
+      return;
+    }
     const outView: CpuView = { data: out, shape: base!.shape, strides: contiguousStrides(base!.shape), offset: 0, dtype: base!.dtype };
     const step = outView.strides[dim]!;
     const sd = src!.data;

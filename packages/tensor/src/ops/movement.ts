@@ -25,16 +25,20 @@ function makeView(op: string, x: Tensor, shape: readonly number[], strides: read
   return record(out, op, [x], (g) => [vjp(g)]);
 }
 
-/** Strided copies of 4-byte elements with at most 4 dims (after merging) run the SIMD kernel. */
-function copyWasm(out: TypedArray, x: CpuView): boolean {
+/**
+ * Copy a strided view of 4-byte elements into `out` at (offset, strides) — the contiguous layout
+ * by default — with the SIMD kernel when it has at most 4 dims after merging; false otherwise.
+ */
+function copyWasm(out: TypedArray, x: CpuView, dstOffset = 0, dstStrides: readonly number[] = contiguousStrides(x.shape)): boolean {
   if (x.dtype !== 'float32' && x.dtype !== 'int32') return false;
-  const { dims, strideSets } = collapse(x.shape, [x.strides]);
+  const { dims, strideSets } = collapse(x.shape, [x.strides, dstStrides]);
   if (dims.length > 4 || dims.length === 0 || !(out instanceof Float32Array || out instanceof Int32Array)) return false;
   const w = wasmOperands([x], [out instanceof Float32Array ? out : new Float32Array(out.buffer, out.byteOffset, out.length)]);
   if (w === null) return false;
   const d = [1, 1, 1, 1, ...dims].slice(-4);
-  const st = [0, 0, 0, 0, ...strideSets[0]!].slice(-4);
-  w.rt.run('copyStrided4', [w.ins[0]!, w.outs[0]!, ...d, ...st], threadsFor(w.rt, out.length));
+  const src = [0, 0, 0, 0, ...strideSets[0]!].slice(-4);
+  const dst = [0, 0, 0, 0, ...strideSets[1]!].slice(-4);
+  w.rt.run('copyStrided4', [w.ins[0]!, w.outs[0]! + dstOffset * 4, ...d, ...src, ...dst], threadsFor(w.rt, numel(x.shape)));
   return true;
 }
 
@@ -136,11 +140,13 @@ interface Placement {
 /** Zero-filled output of `shape` with each input copied in at its placement (cat, slice grads). */
 const placeKernel: Kernel<{ placements: Placement[] }> = {
   name: 'place',
-  zeroInit: true,
   cpu: (outs, inputs, { placements }) => {
     const out = outs[0]!;
+    // outputs are not zeroed for us: only where the inputs do not cover everything (slice grads)
+    if (inputs.reduce((n, x) => n + numel(x.shape), 0) < out.length) out.fill(0);
     inputs.forEach((x, k) => {
       const p = placements[k]!;
+      if (copyWasm(out, x, p.offset, p.strides)) return;
       const it = new RowWalker(x.shape, [p.strides, x.strides], [p.offset, x.offset]);
       const so = it.steps[0]!, sx = it.steps[1]!, xd = x.data;
       for (let r = 0; r < it.rows; r++, it.advance()) {

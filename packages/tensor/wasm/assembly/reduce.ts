@@ -61,10 +61,11 @@ export function sumF32(x: usize, out: usize, outer: i32, R: i32, inner: i32, tid
 }
 
 /**
- * Copy a strided view of up to 4 dims (shape d0..d3, element strides s0..s3, from src) into a
- * contiguous dst, rows split over threads. 4-byte elements.
+ * Copy a strided view of up to 4 dims (shape d0..d3, element strides s0..s3 from src) into dst with
+ * strides t0..t3 (a contiguous dst, or a window of a larger one), rows split over threads.
+ * 4-byte elements.
  */
-export function copyStrided4(src: usize, dst: usize, d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2: i32, s3: i32, tid: i32, nt: i32): void {
+export function copyStrided4(src: usize, dst: usize, d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2: i32, s3: i32, t0: i32, t1: i32, t2: i32, t3: i32, tid: i32, nt: i32): void {
   const rows = d0 * d1 * d2;
   const per = (rows + nt - 1) / nt;
   const r1 = min(rows, (tid + 1) * per);
@@ -73,13 +74,13 @@ export function copyStrided4(src: usize, dst: usize, d0: i32, d1: i32, d2: i32, 
     const i1 = (r / d2) % d1;
     const i0 = r / (d2 * d1);
     const from = src + (<usize>i0 * <usize>s0 + <usize>i1 * <usize>s1 + <usize>i2 * <usize>s2) * 4;
-    const to = dst + <usize>r * <usize>d3 * 4;
-    if (s3 == 1) {
+    const to = dst + (<usize>i0 * <usize>t0 + <usize>i1 * <usize>t1 + <usize>i2 * <usize>t2) * 4;
+    if (s3 == 1 && t3 == 1) {
       let j = 0;
       for (; j + 4 <= d3; j += 4) v128.store(to + <usize>j * 4, v128.load(from + <usize>j * 4));
       for (; j < d3; j++) store<u32>(to + <usize>j * 4, load<u32>(from + <usize>j * 4));
     } else {
-      for (let j = 0; j < d3; j++) store<u32>(to + <usize>j * 4, load<u32>(from + <usize>j * <usize>s3 * 4));
+      for (let j = 0; j < d3; j++) store<u32>(to + <usize>j * <usize>t3 * 4, load<u32>(from + <usize>j * <usize>s3 * 4));
     }
   }
 }
