@@ -93,3 +93,10 @@ export function helpText(cmd: CommandSpec): string {
   lines.push(`  ${'--help'.padEnd(width)}show this help`);
   return lines.join('\n');
 }
+
+/** Flags several commands share. */
+export const commonFlags = {
+  checkpoint: { name: 'checkpoint', type: 'string', help: 'a checkpoint directory, or a training --out directory', required: true },
+  device: { name: 'device', type: 'string', help: 'where to run (default: the GPU when there is one)', choices: ['gpu', 'cpu'] },
+  tokenizer: { name: 'tokenizer', type: 'string', help: 'gpt2, a tokenizer JSON file, or a prepared corpus directory', choices: ['gpt2'], openChoices: true, default: 'gpt2' },
+} as const satisfies Record<string, FlagSpec>;

@@ -6,7 +6,7 @@
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
+import { f32bits, header, load, rowEntry, store } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
@@ -17,25 +17,6 @@ interface CeAttrs {
   ignoreIndex: number;
   smoothing: number;
 }
-
-const REDUCE = `
-var<workgroup> red: array<f32, 128>;
-fn reduceSum(v: f32, l: u32) -> f32 {
-  red[l] = v;
-  workgroupBarrier();
-  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] += red[l + s]; } workgroupBarrier(); }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn reduceMax(v: f32, l: u32) -> f32 {
-  red[l] = v;
-  workgroupBarrier();
-  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] = max(red[l], red[l + s]); } workgroupBarrier(); }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}`;
 
 const ceKernel: Kernel<CeAttrs> = {
   name: 'crossEntropy',
@@ -56,12 +37,8 @@ const ceKernel: Kernel<CeAttrs> = {
     }
   },
   gpu: (ctx, [x, t], [loss, lse], a) => {
-    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'loss', dtype: loss!.dtype, write: true }, { name: 'lse', dtype: lse!.dtype, write: true }])}${REDUCE}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P[0]) { return; }
-  let C = P[1];
+    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'loss', dtype: loss!.dtype, write: true }, { name: 'lse', dtype: lse!.dtype, write: true }])}
+${rowEntry(`  let C = P[1];
   let base = P[4] + r * C;
   var m = -3.4e38; var total = 0.0;
   for (var j = l; j < C; j += 128u) { let v = ${load(x!.dtype, 'x[base + j]')}; m = max(m, v); total += v; }
@@ -78,8 +55,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       out = lv - ((1.0 - pf(3u)) * ${load(x!.dtype, 'x[base + u32(tgt)]')} + pf(3u) * total / f32(C));
     }
     loss[r] = ${store(loss!.dtype, 'out')};
-  }
-}`;
+  }`)}`;
     ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }, { output: 1 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset], workgroups: { threads: a.rows, size: 1 } });
   },
 };
@@ -99,11 +75,7 @@ const ceBackwardKernel: Kernel<CeAttrs> = {
   },
   gpu: (ctx, [x, t, lse, g], [dx], a) => {
     const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'lse', dtype: lse!.dtype }, { name: 'g', dtype: g!.dtype }, { name: 'dx', dtype: dx!.dtype, write: true }])}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P[0]) { return; }
-  let C = P[1];
+${rowEntry(`  let C = P[1];
   let tgt = t[P[5] + r];
   let ignored = tgt == bitcast<i32>(P[2]);
   let gr = select(${load(g!.dtype, 'g[P[7] + r]')}, 0.0, ignored);
@@ -113,8 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var v = gr * (exp(${load(x!.dtype, 'x[P[4] + r * C + j]')} - lv) - u);
     if (!ignored && i32(j) == tgt) { v = v - gr * (1.0 - pf(3u)); }
     dx[r * C + j] = ${store(dx!.dtype, 'v')};
-  }
-}`;
+  }`)}`;
     ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { output: 0 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset, lse!.offset, g!.offset], workgroups: { threads: a.rows, size: 1 } });
   },
 };

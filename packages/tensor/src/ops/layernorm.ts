@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { header, load, store, entry } from '../backend/webgpu/codegen.ts';
+import { entry, header, load, rowEntry, store } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
@@ -19,17 +19,6 @@ interface LnAttrs {
   hasWeight: boolean;
   hasBias: boolean;
 }
-
-const REDUCE_WGSL = `
-var<workgroup> red: array<f32, 128>;
-fn reduceSum(v: f32, l: u32) -> f32 {
-  red[l] = v;
-  workgroupBarrier();
-  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] += red[l + s]; } workgroupBarrier(); }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}`;
 
 const layerNormKernel: Kernel<LnAttrs> = {
   name: 'layerNorm',
@@ -57,12 +46,8 @@ const layerNormKernel: Kernel<LnAttrs> = {
     const x = inputs[0]!, w = a.hasWeight ? inputs[1]! : null, b = a.hasBias ? inputs[a.hasWeight ? 2 : 1]! : null;
     const binds = [{ name: 'x', dtype: x.dtype }, ...(w ? [{ name: 'w', dtype: w.dtype }] : []), ...(b ? [{ name: 'b', dtype: b.dtype }] : []),
       { name: 'y', dtype: y!.dtype, write: true }, { name: 'mean', dtype: 'float32' as const, write: true }, { name: 'rstd', dtype: 'float32' as const, write: true }];
-    const code = `${header(binds)}${REDUCE_WGSL}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P[0]) { return; }
-  let C = P[1];
+    const code = `${header(binds)}
+${rowEntry(`  let C = P[1];
   let base = P[3] + r * C;
   var s = 0.0;
   for (var j = l; j < C; j += 128u) { s += ${load(x.dtype, 'x[base + j]')}; }
@@ -76,8 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     ${w ? `v = v * ${load(w.dtype, 'w[P[4] + j]')};` : ''}
     ${b ? `v = v + ${load(b.dtype, 'b[P[5] + j]')};` : ''}
     y[r * C + j] = ${store(y!.dtype, 'v')};
-  }
-}`;
+  }`)}`;
     const bindings = [{ input: 0 }, ...(w ? [{ input: 1 }] : []), ...(b ? [{ input: w ? 2 : 1 }] : []), { output: 0 }, { output: 1 }, { output: 2 }];
     const f32 = new Float32Array([a.eps]);
     ctx.dispatch({ code, bindings, params: [a.rows, a.cols, new Uint32Array(f32.buffer)[0]!, x.offset, w?.offset ?? 0, b?.offset ?? 0], workgroups: { threads: a.rows, size: 1 } });
@@ -137,12 +121,8 @@ const layerNormBackwardKernel: Kernel<LnAttrs> = {
     const binds = [{ name: 'g', dtype: g.dtype }, { name: 'x', dtype: x.dtype }, { name: 'mean', dtype: mean.dtype }, { name: 'rstd', dtype: rstd.dtype }, ...(w ? [{ name: 'w', dtype: w.dtype }] : [])];
     const inRefs = [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, ...(w ? [{ input: 4 }] : [])];
     const gw = (j: string) => (w ? `${load(g.dtype, `g[gb + ${j}]`)} * ${load(w.dtype, `w[P[6] + ${j}]`)}` : load(g.dtype, `g[gb + ${j}]`));
-    const rowsCode = `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }])}${REDUCE_WGSL}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P[0]) { return; }
-  let C = P[1];
+    const rowsCode = `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }])}
+${rowEntry(`  let C = P[1];
   let gb = P[2] + r * C;
   let xb = P[3] + r * C;
   let mu = mean[P[4] + r];
@@ -158,8 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var j = l; j < C; j += 128u) {
     let xh = (${load(x.dtype, 'x[xb + j]')} - mu) * rs;
     dx[r * C + j] = ${store(dx!.dtype, `rs * (${gw('j')} - sa - xh * sb)`)};
-  }
-}`;
+  }`)}`;
     const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0];
     ctx.dispatch({ code: rowsCode, bindings: [...inRefs, { output: 0 }], params, workgroups: { threads: a.rows, size: 1 } });
     // weight and bias gradients: one thread per column, summing over rows

@@ -7,7 +7,7 @@ import { fmt } from '../shape.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { header, load, store } from '../backend/webgpu/codegen.ts';
+import { header, load, rowEntry, store } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
@@ -23,33 +23,9 @@ export interface SoftmaxAttrs {
 
 const visible = (a: SoftmaxAttrs, r: number) => (a.causalRows > 0 ? Math.min(a.cols, (r % a.causalRows) + a.offset + 1) : a.cols);
 
-/** One workgroup of 128 threads per row; reductions through shared memory. */
-const ROW_WGSL = (body: string) => `
-var<workgroup> red: array<f32, 128>;
-fn reduceSum(v: f32, l: u32) -> f32 {
-  red[l] = v;
-  workgroupBarrier();
-  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] += red[l + s]; } workgroupBarrier(); }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn reduceMax(v: f32, l: u32) -> f32 {
-  red[l] = v;
-  workgroupBarrier();
-  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] = max(red[l], red[l + s]); } workgroupBarrier(); }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P[0]) { return; }
-  let C = P[1];
-  let n = select(C, min(C, r % max(P[2], 1u) + P[3] + 1u), P[2] > 0u);
-${body}
-}`;
+/** The row kernels share this start: the visible length n of row r (causal rows see fewer columns). */
+const ROW_START = `  let C = P[1];
+  let n = select(C, min(C, r % max(P[2], 1u) + P[3] + 1u), P[2] > 0u);`;
 
 export const softmaxKernel: Kernel<SoftmaxAttrs> = {
   name: 'softmax',
@@ -70,7 +46,8 @@ export const softmaxKernel: Kernel<SoftmaxAttrs> = {
   },
   gpu: (ctx, [x], [y], a) => {
     const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 'y', dtype: y!.dtype, write: true }])}
-${ROW_WGSL(`  let base = P[4] + r * C;
+${rowEntry(`${ROW_START}
+  let base = P[4] + r * C;
   let ob = r * C;
   var m = -3.4e38;
   for (var j = l; j < n; j += 128u) { m = max(m, ${load(x!.dtype, 'x[base + j]')}); }
@@ -102,7 +79,8 @@ export const softmaxBackwardKernel: Kernel<SoftmaxAttrs> = {
   },
   gpu: (ctx, [y, g], [dx], a) => {
     const code = `${header([{ name: 'y', dtype: y!.dtype }, { name: 'g', dtype: g!.dtype }, { name: 'dx', dtype: dx!.dtype, write: true }])}
-${ROW_WGSL(`  let yb = P[4] + r * C;
+${rowEntry(`  let C = P[1];
+  let yb = P[4] + r * C;
   let gb = P[5] + r * C;
   var d = 0.0;
   for (var j = l; j < C; j += 128u) { d += ${load(y!.dtype, 'y[yb + j]')} * ${load(g!.dtype, 'g[gb + j]')}; }

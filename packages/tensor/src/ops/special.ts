@@ -25,13 +25,3 @@ export function erf(x: number): number {
   const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / frac;
   return Math.sign(x) * (1 - erfc);
 }
-
-/** WGSL erf for float32 (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */
-export const WGSL_ERF = /* wgsl */ `
-fn erf_f32(x: f32) -> f32 {
-  let s = sign(x);
-  let a = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
-  return s * y;
-}`;

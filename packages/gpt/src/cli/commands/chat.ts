@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { manualSeed, type Device } from '@llmts/tensor';
-import type { CommandSpec } from '../args.ts';
+import { commonFlags, type CommandSpec } from '../args.ts';
 import { loadGPT } from '../../checkpoint.ts';
 import { generate } from '../../generate.ts';
 import { TextStream } from '../text-stream.ts';
@@ -10,13 +10,13 @@ export const chatCommand: CommandSpec = {
   summary: 'an interactive loop: type a prompt, the model continues it (the course\'s chatbot script)',
   usage: 'llmts chat --checkpoint DIR [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]',
   flags: [
-    { name: 'checkpoint', type: 'string', help: 'a checkpoint directory, or a training --out directory', required: true },
+    commonFlags.checkpoint,
     { name: 'max-new-tokens', type: 'int', help: 'tokens per reply', default: 150, min: 1 },
     { name: 'temperature', type: 'number', help: 'sampling temperature (0 = greedy)', default: 0.8, min: 0 },
     { name: 'top-k', type: 'int', help: 'sample from the k most likely tokens', min: 1 },
     { name: 'top-p', type: 'number', help: 'nucleus sampling threshold', min: 0, max: 1 },
     { name: 'seed', type: 'int', help: 'random seed', default: 1337 },
-    { name: 'device', type: 'string', help: 'where to run', choices: ['gpu', 'cpu'] },
+    commonFlags.device,
   ],
   async run(a) {
     const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });

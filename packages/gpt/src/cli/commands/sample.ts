@@ -1,5 +1,5 @@
 import { manualSeed, type Device } from '@llmts/tensor';
-import type { CommandSpec } from '../args.ts';
+import { commonFlags, type CommandSpec } from '../args.ts';
 import { parseIds } from '../io.ts';
 import { loadGPT } from '../../checkpoint.ts';
 import { generate } from '../../generate.ts';
@@ -10,7 +10,7 @@ export const sampleCommand: CommandSpec = {
   summary: 'generate text from a checkpoint',
   usage: 'llmts sample --checkpoint DIR [--prompt TEXT | --prompt-ids 1,2,3] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json]',
   flags: [
-    { name: 'checkpoint', type: 'string', help: 'a checkpoint directory, or a training --out directory', required: true },
+    commonFlags.checkpoint,
     { name: 'prompt', type: 'string', help: 'text to continue (default: a newline, or <|endoftext|> for GPT-2 vocabularies)' },
     { name: 'prompt-ids', type: 'string', help: 'token ids to continue, e.g. 1,2,3' },
     { name: 'max-new-tokens', type: 'int', help: 'tokens to generate', default: 500, min: 0 },
@@ -19,7 +19,7 @@ export const sampleCommand: CommandSpec = {
     { name: 'top-p', type: 'number', help: 'sample from the smallest set of tokens with probability >= p', min: 0, max: 1 },
     { name: 'stop-token', type: 'int', help: 'stop after this token id', min: 0 },
     { name: 'seed', type: 'int', help: 'random seed', default: 1337 },
-    { name: 'device', type: 'string', help: 'where to run', choices: ['gpu', 'cpu'] },
+    commonFlags.device,
     { name: 'no-cache', type: 'boolean', help: 'recompute every position each step instead of using the KV cache' },
     { name: 'json', type: 'boolean', help: 'print {"tokens": [new ids], "text": "..."} instead of streaming text' },
   ],

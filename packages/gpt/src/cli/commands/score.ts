@@ -1,5 +1,5 @@
 import { noGrad, tensor, type Device } from '@llmts/tensor';
-import type { CommandSpec } from '../args.ts';
+import { commonFlags, type CommandSpec } from '../args.ts';
 import { parseIds } from '../io.ts';
 import { loadGPT } from '../../checkpoint.ts';
 
@@ -8,10 +8,10 @@ export const scoreCommand: CommandSpec = {
   summary: 'mean next-token cross-entropy and perplexity of a text under a checkpoint',
   usage: 'llmts score --checkpoint DIR (--text TEXT | --prompt-ids 1,2,3) [--json]',
   flags: [
-    { name: 'checkpoint', type: 'string', help: 'a checkpoint directory, or a training --out directory', required: true },
+    commonFlags.checkpoint,
     { name: 'text', type: 'string', help: 'text to score' },
     { name: 'prompt-ids', type: 'string', help: 'token ids to score, e.g. 1,2,3' },
-    { name: 'device', type: 'string', help: 'where to run', choices: ['gpu', 'cpu'] },
+    commonFlags.device,
     { name: 'json', type: 'boolean', help: 'print {"loss", "perplexity", "lastLogits"}' },
   ],
   async run(a) {

@@ -1,4 +1,4 @@
-import type { CommandSpec } from '../args.ts';
+import { commonFlags, type CommandSpec } from '../args.ts';
 import { parseIds, readStdin, resolveTokenizer } from '../io.ts';
 
 export const tokenizeCommand: CommandSpec = {
@@ -6,7 +6,7 @@ export const tokenizeCommand: CommandSpec = {
   summary: 'read text on stdin and print its token ids',
   usage: 'echo "Hello" | llmts tokenize --tokenizer gpt2|<tokenizer.json> [--json]',
   flags: [
-    { name: 'tokenizer', type: 'string', help: 'gpt2, a tokenizer JSON file, or a prepared corpus directory', choices: ['gpt2'], openChoices: true, default: 'gpt2' },
+    commonFlags.tokenizer,
     { name: 'json', type: 'boolean', help: 'print a JSON array instead of space-separated ids' },
   ],
   async run(a) {
@@ -22,7 +22,7 @@ export const detokenizeCommand: CommandSpec = {
   summary: 'read token ids on stdin (a JSON array, or numbers separated by spaces or commas) and print the text',
   usage: 'echo "[15496, 11]" | llmts detokenize --tokenizer gpt2|<tokenizer.json>',
   flags: [
-    { name: 'tokenizer', type: 'string', help: 'gpt2, a tokenizer JSON file, or a prepared corpus directory', choices: ['gpt2'], openChoices: true, default: 'gpt2' },
+    commonFlags.tokenizer,
   ],
   async run(a) {
     const tok = resolveTokenizer(String(a.tokenizer));

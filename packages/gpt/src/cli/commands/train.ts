@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Device } from '@llmts/tensor';
-import type { CommandSpec } from '../args.ts';
+import { commonFlags, type CommandSpec } from '../args.ts';
 import { presets } from '../../presets.ts';
 import { train } from '../../train/trainer.ts';
 
@@ -13,7 +13,7 @@ export const trainCommand: CommandSpec = {
     { name: 'preset', type: 'string', help: 'model and training setup', choices: Object.keys(presets), required: true },
     { name: 'data', type: 'string', help: 'a directory made by llmts prepare', required: true },
     { name: 'out', type: 'string', help: 'output directory (checkpoints best/ and last/, log.jsonl, loss.svg, loss.png)', required: true },
-    { name: 'device', type: 'string', help: 'where to train (default: the GPU when there is one)', choices: ['gpu', 'cpu'] },
+    commonFlags.device,
     { name: 'max-iters', type: 'int', help: 'training iterations', min: 0 },
     { name: 'eval-interval', type: 'int', help: 'estimate train/val loss every N iterations', min: 1 },
     { name: 'eval-iters', type: 'int', help: 'batches per split in each estimate', min: 1 },

@@ -133,6 +133,38 @@ fn strided(i: u32, shapeAt: u32, rank: u32, at: u32) -> u32 {
 }
 `;
 
+/**
+ * Row kernels: one 128-thread workgroup per row (`r`, with `l` the thread in the row), launched
+ * with `workgroups: { threads: rows, size: 1 }`; `reduceSum`/`reduceMax` combine one value per
+ * thread through shared memory. P[0] must hold the number of rows.
+ */
+export function rowEntry(body: string): string {
+  return `
+var<workgroup> red: array<f32, 128>;
+fn reduceSum(v: f32, l: u32) -> f32 {
+  red[l] = v;
+  workgroupBarrier();
+  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] += red[l + s]; } workgroupBarrier(); }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn reduceMax(v: f32, l: u32) -> f32 {
+  red[l] = v;
+  workgroupBarrier();
+  for (var s = 64u; s > 0u; s >>= 1u) { if (l < s) { red[l] = max(red[l], red[l + s]); } workgroupBarrier(); }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P[0]) { return; }
+${body}
+}`;
+}
+
 /** Entry point over a 2-D grid of 256-thread workgroups; `i` is the linear thread index. */
 export function entry(body: string, size = 256): string {
   return `@compute @workgroup_size(${size})

@@ -1,4 +1,9 @@
+/**
+ * Where a CPU training step spends its time: every kernel by name, and every GEMM by shape with its
+ * GFLOP/s. `npx tsx scripts/profile-cpu-step.ts [layers,block,batch,embd]` (default SMALL: 4,128,32,128).
+ */
 import { manualSeed, randint, tidy, getBackend } from '@llmts/tensor';
+import { wasmRuntime } from '../packages/tensor/src/backend/cpu/wasm.ts';
 import { AdamW } from '@llmts/nn';
 import { GPT } from '@llmts/gpt';
 const be = getBackend('cpu');
@@ -17,6 +22,21 @@ for (const fn of ['exec', 'execInPlace'] as const) {
     return r;
   };
 }
+const rt = wasmRuntime();
+const gemms = new Map<string, { n: number; ms: number; flops: number }>();
+if (rt) {
+  const run = rt.run.bind(rt);
+  rt.run = (fn: string, args: readonly number[], nt?: number) => {
+    if (!on || fn !== 'sgemm') return run(fn, args, nt);
+    const [, , , , batches, M, N, K, , aCs, , bCs] = args as number[];
+    const key = `b${batches} M${M} N${N} K${K} A${aCs === 1 ? 'n' : 't'} B${bCs === 1 ? 'n' : 't'}`;
+    const t0 = performance.now();
+    run(fn, args, nt);
+    const s = gemms.get(key) ?? { n: 0, ms: 0, flops: 0 };
+    s.n++; s.ms += performance.now() - t0; s.flops += 2 * batches! * M! * N! * K!;
+    gemms.set(key, s);
+  };
+}
 const [L, T, B, C] = (process.argv[2] ?? '4,128,32,128').split(',').map(Number) as [number, number, number, number];
 manualSeed(0);
 const model = new GPT({ vocabSize: 65, blockSize: T, nLayer: L, nHead: 4, nEmbd: C, dropout: 0, bias: true, gelu: 'none' });
@@ -32,4 +52,5 @@ const total = (performance.now() - t0) / n;
 let inKernels = 0;
 const rows = [...stats.entries()].map(([k, s]) => { inKernels += s.ms / n; return { kernel: k, calls: s.n / n, 'ms/step': +(s.ms / n).toFixed(2) }; }).sort((a, b) => b['ms/step'] - a['ms/step']);
 console.table(rows.slice(0, 22));
+console.table([...gemms.entries()].map(([key, s]) => ({ gemm: key, calls: s.n / n, 'ms/step': +(s.ms / n).toFixed(2), 'GFLOP/s': +(s.flops / s.ms / 1e6).toFixed(1) })).sort((a, b) => b['ms/step'] - a['ms/step']).slice(0, 16));
 console.log(`step ${total.toFixed(1)} ms; in kernels ${inKernels.toFixed(1)} ms; outside kernels (JS op overhead) ${(total - inKernels).toFixed(1)} ms; kernel calls ${rows.reduce((a, r) => a + r.calls, 0)}`);
