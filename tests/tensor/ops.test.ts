@@ -22,6 +22,7 @@ describeEachDevice('creation', (device: Device) => {
     const typed = tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { ...on, shape: [3, 2] });
     expect(await typed.toArray()).toEqual([[1, 2], [3, 4], [5, 6]]);
     expect(tensor(new Int32Array([1, 2]), on).dtype).toBe('int32');
+    expect(await tensor(new Float32Array([1, 2, 3, 4]), [2, 2], on).toArray()).toEqual([[1, 2], [3, 4]]);
     expect(await tensor([1.7, -1.7], { ...on, dtype: 'int32' }).toArray()).toEqual([1, -1]);
     expect(await tensor([[1, 2]], on).data()).toBeInstanceOf(Float32Array);
   });

@@ -83,14 +83,17 @@ function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; bo
 }
 
 /**
- * A tensor from nested arrays (rectangular), a number, or a typed array with its shape.
- * Numbers give float32 unless `dtype` says otherwise; booleans give bool.
+ * A tensor from nested arrays (rectangular), a number, or a typed array with its shape (as an
+ * option or as the second argument). Numbers give float32 unless `dtype` says otherwise; booleans
+ * give bool.
  * @example
  * tensor([[1, 2], [3, 4]])
  * tensor(ids, { dtype: 'int32' })
  * tensor(new Float32Array(6), { shape: [2, 3] })
+ * tensor(new Float32Array(6), [2, 3], { device: 'gpu' })
  */
-export function tensor(data: NestedArray | TypedArray, options: TensorOptions & { shape?: Shape } = {}): Tensor {
+export function tensor(data: NestedArray | TypedArray, shapeOrOptions: Shape | (TensorOptions & { shape?: Shape }) = {}, moreOptions: TensorOptions = {}): Tensor {
+  const options: TensorOptions & { shape?: Shape } = Array.isArray(shapeOrOptions) ? { ...moreOptions, shape: shapeOrOptions as Shape } : (shapeOrOptions as TensorOptions & { shape?: Shape });
   if (ArrayBuffer.isView(data)) {
     const typed = data as TypedArray;
     const shape = options.shape ?? [typed.length];
