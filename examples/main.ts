@@ -3,7 +3,8 @@
  * train a small GPT on the best available device with a live progress line, write the checkpoint
  * and the loss plot, and print a sample.
  *
- *   npm start                         shakespeare-char on a GPU, shakespeare-char-cpu on the CPU
+ *   npm start                         shakespeare-char on a GPU (2,000 iterations), shakespeare-char-cpu on the CPU
+ *   npm start -- --max-iters 5000     nanoGPT's full shakespeare-char run (on a GPU)
  *   npm start -- --max-iters 500      shorter
  *   npm start -- --preset shakespeare-char --device gpu
  */
@@ -27,7 +28,8 @@ if (!existsSync(join(dataDir, 'meta.json'))) {
   console.log(`prepared Tiny Shakespeare: ${meta.trainTokens.toLocaleString()} train + ${meta.valTokens.toLocaleString()} val characters, vocabulary ${meta.vocabSize}`);
 }
 console.log(`training ${preset} on ${device} -> ${runDir} (progress below; loss plot in ${join(runDir, 'loss.svg')} and loss.png)`);
-const maxIters = arg('max-iters');
+// a few minutes: the GPU preset's full 5,000 iterations are one flag away
+const maxIters = arg('max-iters') ?? (preset === 'shakespeare-char' ? '2000' : undefined);
 const result = await train({
   preset,
   dataDir,

@@ -73,7 +73,8 @@ export function gatherContiguous(v: CpuView): TypedArray {
 export function pendingStorage(dtype: DType, length: number, fill: Promise<TypedArray>): CpuStorage {
   const storage = makeStorage(dtype, length, true);
   storage.pending = fill.then((values) => {
-    (storage.data as TypedArray).set(values as ArrayLike<number> & TypedArray);
+    // a tensor disposed before its values arrived may have handed its heap block to another one
+    if (!storage.freed) (storage.data as TypedArray).set(values as ArrayLike<number> & TypedArray);
     storage.pending = null;
   });
   storage.pending.catch(() => {});
