@@ -68,12 +68,113 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
+/**
+ * The large-tile kernel: 128×128 outputs per 256-thread workgroup, 8×8 per thread held as vec4s,
+ * K in steps of 8 through shared memory, operands read as vec4 (A with K innermost, or transposed
+ * with M innermost; B with N innermost). Each operand is bound twice, as f32 and as vec4<f32>, so
+ * tiles at the matrix edges can be read element by element. Needs float32 and 4-aligned strides.
+ */
+function bigTileCode(aTransposed: boolean): string {
+  const loadA = aTransposed
+    ? `    {
+      // stored A^T: row k holds the M values contiguously; one vec4 of 4 consecutive m per thread
+      let kk = l / 32u; let mm = (l % 32u) * 4u;
+      let gk = k0 + kk; let gm = row0 + mm;
+      var v = vec4<f32>(0.0);
+      if (gk < K && gm + 3u < M) { v = A4[(aOff + gk * aCs + gm) / 4u]; }
+      else if (gk < K) { for (var q = 0u; q < 4u; q++) { if (gm + q < M) { v[q] = A[aOff + gk * aCs + gm + q]; } } }
+      As[kk * 128u + mm] = v.x; As[kk * 128u + mm + 1u] = v.y; As[kk * 128u + mm + 2u] = v.z; As[kk * 128u + mm + 3u] = v.w;
+    }`
+    : `    {
+      // one vec4 of 4 consecutive k of one row per thread, stored k-major
+      let mm = l / 2u; let kk = (l % 2u) * 4u;
+      let gm = row0 + mm; let gk = k0 + kk;
+      var v = vec4<f32>(0.0);
+      if (gm < M && gk + 3u < K) { v = A4[(aOff + gm * aRs + gk) / 4u]; }
+      else if (gm < M) { for (var q = 0u; q < 4u; q++) { if (gk + q < K) { v[q] = A[aOff + gm * aRs + gk + q]; } } }
+      As[kk * 128u + mm] = v.x; As[(kk + 1u) * 128u + mm] = v.y; As[(kk + 2u) * 128u + mm] = v.z; As[(kk + 3u) * 128u + mm] = v.w;
+    }`;
+  const head = header([{ name: 'A', dtype: 'float32' }, { name: 'A4', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'B4', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }])
+    .replace('var<storage, read> A4: array<f32>', 'var<storage, read> A4: array<vec4<f32>>')
+    .replace('var<storage, read> B4: array<f32>', 'var<storage, read> B4: array<vec4<f32>>');
+  return `${head}
+var<workgroup> As: array<f32, 1024>;
+var<workgroup> Bs: array<vec4<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
+  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank = P[3];
+  let batch = wid.z + P[10];
+  var rem = batch; var aOff = P[4]; var bOff = P[7];
+  for (var d = i32(batchRank) - 1; d >= 0; d--) {
+    let s = P[11u + u32(d)];
+    let c = rem % s;
+    rem = rem / s;
+    aOff += c * P[11u + batchRank + u32(d)];
+    bOff += c * P[11u + 2u * batchRank + u32(d)];
+  }
+  let aRs = P[5]; let aCs = P[6]; let bRs = P[8];
+  let row0 = wid.y * 128u; let col0 = wid.x * 128u;
+  let tx = l % 16u; let ty = l / 16u;
+  var acc: array<vec4<f32>, 16>;
+  for (var k0 = 0u; k0 < K; k0 += 8u) {
+${loadA}
+    {
+      // B: row kk of the tile is 128 consecutive n = 32 vec4; one vec4 per thread
+      let kk = l / 32u; let nn = (l % 32u) * 4u;
+      let gk = k0 + kk; let gn = col0 + nn;
+      var v = vec4<f32>(0.0);
+      if (gk < K && gn + 3u < N) { v = B4[(bOff + gk * bRs + gn) / 4u]; }
+      else if (gk < K) { for (var q = 0u; q < 4u; q++) { if (gn + q < N) { v[q] = B[bOff + gk * bRs + gn + q]; } } }
+      Bs[kk * 32u + nn / 4u] = v;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 8u; k++) {
+      let b0 = Bs[k * 32u + tx * 2u];
+      let b1 = Bs[k * 32u + tx * 2u + 1u];
+      for (var i = 0u; i < 8u; i++) {
+        let a = vec4<f32>(As[k * 128u + ty * 8u + i]);
+        acc[i * 2u] = fma(a, b0, acc[i * 2u]);
+        acc[i * 2u + 1u] = fma(a, b1, acc[i * 2u + 1u]);
+      }
+    }
+    workgroupBarrier();
+  }
+  let cBase = batch * M * N;
+  for (var i = 0u; i < 8u; i++) {
+    let r = row0 + ty * 8u + i;
+    if (r >= M) { continue; }
+    for (var h = 0u; h < 2u; h++) {
+      let c = col0 + tx * 8u + h * 4u;
+      let v = acc[i * 2u + h];
+      for (var q = 0u; q < 4u; q++) { if (c + q < N) { C[cBase + r * N + c + q] = v[q]; } }
+    }
+  }
+}`;
+}
+
+/** Whether the large-tile kernel applies: float32, big enough, vec4-aligned layouts. */
+function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number): { transposed: boolean } | null {
+  if (process.env.LLMTS_GPU_MATMUL === 'generic') return null;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || out.dtype !== 'float32') return null;
+  if (M < 64 || N < 64 || K < 16) return null;
+  const r = batch.length;
+  const [aRs, aCs, bRs, bCs] = [a.strides[r]!, a.strides[r + 1]!, b.strides[r]!, b.strides[r + 1]!];
+  const aligned = (v: number) => v % 4 === 0;
+  if (bCs !== 1 || !aligned(bRs) || !aligned(b.offset) || !aligned(a.offset)) return null;
+  if (![...a.strides.slice(0, r), ...b.strides.slice(0, r)].every(aligned)) return null;
+  if (aCs === 1 && aligned(aRs)) return { transposed: false };
+  if (aRs === 1 && aligned(aCs)) return { transposed: true };
+  return null;
+}
+
 /** C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch). */
 export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number): void {
   const r = batch.length;
   const total = batch.reduce((x, y) => x * y, 1);
   if (total === 0 || M === 0 || N === 0) return;
-  const src = code(a.dtype, b.dtype, out.dtype);
+  const big = bigTileFits(a, b, out, batch, M, N, K);
+  const tile = big ? 128 : BM;
+  const src = big ? bigTileCode(big.transposed) : code(a.dtype, b.dtype, out.dtype);
   const base = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!];
   const tail = [...batch, ...a.strides.slice(0, r), ...b.strides.slice(0, r)];
   const perDispatch = 65535;
@@ -81,9 +182,9 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
     const count = Math.min(perDispatch, total - start);
     ctx.dispatch({
       code: src,
-      bindings: [{ input: 0 }, { input: 1 }, { output: 0 }],
+      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, { output: 0 }] : [{ input: 0 }, { input: 1 }, { output: 0 }],
       params: [...base, start, ...tail],
-      workgroups: [Math.ceil(N / BN), Math.ceil(M / BM), count],
+      workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), count],
     });
   }
 }
