@@ -9,15 +9,9 @@ import { header, load, store } from './codegen.ts';
 
 const BM = 64, BN = 64, BK = 16;
 
-function code(aType: DType, bType: DType, outType: DType): string {
-  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, { name: 'C', dtype: outType, write: true }])}
-var<workgroup> As: array<f32, ${BK * BM}>;
-var<workgroup> Bs: array<f32, ${BK * BN}>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) l: u32) {
-  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank = P[3];
+/** Both kernels start by finding this workgroup's batch and the element offsets of A and B in it. */
+const BATCH_OFFSETS = `  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank = P[3];
   let batch = wid.z + P[10];
-  // batch offsets of A and B
   var rem = batch; var aOff = P[4]; var bOff = P[7];
   for (var d = i32(batchRank) - 1; d >= 0; d--) {
     let s = P[11u + u32(d)];
@@ -25,7 +19,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     rem = rem / s;
     aOff += c * P[11u + batchRank + u32(d)];
     bOff += c * P[11u + 2u * batchRank + u32(d)];
-  }
+  }`;
+
+function code(aType: DType, bType: DType, outType: DType): string {
+  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, { name: 'C', dtype: outType, write: true }])}
+var<workgroup> As: array<f32, ${BK * BM}>;
+var<workgroup> Bs: array<f32, ${BK * BN}>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) l: u32) {
+${BATCH_OFFSETS}
   let aRs = P[5]; let aCs = P[6]; let bRs = P[8]; let bCs = P[9];
   let row0 = wid.y * ${BM}u; let col0 = wid.x * ${BN}u;
   var acc: array<array<f32, 4>, 4>;
@@ -102,16 +104,7 @@ var<workgroup> As: array<f32, 1024>;
 var<workgroup> Bs: array<vec4<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
-  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank = P[3];
-  let batch = wid.z + P[10];
-  var rem = batch; var aOff = P[4]; var bOff = P[7];
-  for (var d = i32(batchRank) - 1; d >= 0; d--) {
-    let s = P[11u + u32(d)];
-    let c = rem % s;
-    rem = rem / s;
-    aOff += c * P[11u + batchRank + u32(d)];
-    bOff += c * P[11u + 2u * batchRank + u32(d)];
-  }
+${BATCH_OFFSETS}
   let aRs = P[5]; let aCs = P[6]; let bRs = P[8];
   let row0 = wid.y * 128u; let col0 = wid.x * 128u;
   let tx = l % 16u; let ty = l / 16u;
