@@ -24,5 +24,5 @@ export {
 export type { InstructionExample, CollateOptions } from './finetune/instruction.ts';
 export { loadSmsSpam, balanceClasses, randomSplit, ClassificationDataset } from './finetune/classification.ts';
 export type { LabeledText } from './finetune/classification.ts';
-export { seededPermutation } from './finetune/shuffle.ts';
+export { seededPermutation, indexBatches } from './batching.ts';
 export { ProgressLine, formatBytes, formatCount, formatDuration } from './progress.ts';

@@ -60,6 +60,11 @@ export function umulhi(a: number, b: number): number {
   return (aHi * bHi + (hilo >>> 16) + (lohi >>> 16) + Math.floor(cross / 65536)) >>> 0;
 }
 
+/** Uniform in [0, 1) with 53 bits (two hashes), the i-th number of a draw. */
+function uniform53At(key: number, i: number): number {
+  return (hash2(key, 2 * i) * 2097152 + (hash2(key, 2 * i + 1) >>> 11)) / 9007199254740992;
+}
+
 /** Uniform in [0, 1) with 24 bits, the i-th number of a draw. */
 export function uniformAt(s: number, i: number): number {
   return (hash2(s, i) >>> 8) / 16777216;
@@ -85,10 +90,7 @@ export function randomInts(n: number, low: number, high: number): Float64Array {
   if (range <= 4294967296) {
     for (let i = 0; i < n; i++) out[i] = low + umulhi(hash2(key, i), range);
   } else {
-    for (let i = 0; i < n; i++) {
-      const u = (hash2(key, 2 * i) * 2097152 + (hash2(key, 2 * i + 1) >>> 11)) / 9007199254740992;
-      out[i] = low + Math.floor(u * range);
-    }
+    for (let i = 0; i < n; i++) out[i] = low + Math.floor(uniform53At(key, i) * range);
   }
   return out;
 }
@@ -97,6 +99,6 @@ export function randomInts(n: number, low: number, high: number): Float64Array {
 export function randomUniform(n: number): Float64Array {
   const key = nextDrawKey();
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = (hash2(key, 2 * i) * 2097152 + (hash2(key, 2 * i + 1) >>> 11)) / 9007199254740992;
+  for (let i = 0; i < n; i++) out[i] = uniform53At(key, i);
   return out;
 }

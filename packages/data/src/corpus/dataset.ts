@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInts, tensor, type Device, type Tensor } from '@llmts/tensor';
+import { indexBatches } from '../batching.ts';
 import { openTokenSource, type ReadBackend, type TokenDtype, type TokenSource } from './token-source.ts';
 import { tokenizerFromJSON } from '../tokenizers/load.ts';
 import type { Tokenizer, TokenizerJSON } from '../tokenizers/tokenizer.ts';
@@ -137,19 +138,8 @@ export class TokenDataset {
    */
   *batches(split: Split, options: { batchSize: number; blockSize: number; stride?: number; shuffle?: boolean; dropLast?: boolean; device?: Device }): Generator<Batch> {
     const { batchSize, blockSize, stride = blockSize, shuffle = false, dropLast = false, device } = options;
-    const count = this.windowCount(split, blockSize, stride);
-    const order = Array.from({ length: count }, (_, i) => i);
-    if (shuffle && count > 1) {
-      const r = randomInts(count, 0, 2 ** 31);
-      for (let i = count - 1; i > 0; i--) {
-        const j = r[i]! % (i + 1);
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-    }
     const src = this.source(split);
-    for (let i = 0; i < count; i += batchSize) {
-      const idx = order.slice(i, i + batchSize);
-      if (dropLast && idx.length < batchSize) break;
+    for (const idx of indexBatches(this.windowCount(split, blockSize, stride), batchSize, { shuffle, dropLast })) {
       yield this.batchAt(src, idx.map((w) => w * stride), blockSize, device);
     }
   }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { tensor, type Device, type Tensor } from '@llmts/tensor';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
-import { seededPermutation } from './shuffle.ts';
+import { indexBatches, seededPermutation } from '../batching.ts';
 
 export interface LabeledText {
   text: string;
@@ -70,10 +70,7 @@ export class ClassificationDataset {
 
   /** Batches of (inputs (B, L), labels (B)), in order or shuffled by the seeded generator. */
   *batches(options: { batchSize: number; shuffle?: boolean; dropLast?: boolean; device?: Device }): Generator<{ inputs: Tensor; labels: Tensor }> {
-    const order = options.shuffle ? seededPermutation(this.length) : Array.from({ length: this.length }, (_, i) => i);
-    for (let i = 0; i < order.length; i += options.batchSize) {
-      const idx = order.slice(i, i + options.batchSize);
-      if (options.dropLast && idx.length < options.batchSize) break;
+    for (const idx of indexBatches(this.length, options.batchSize, options)) {
       const inputs = tensor(idx.flatMap((k) => this.encoded[k]!), { dtype: 'int32', device: options.device, shape: [idx.length, this.maxLength] });
       const labels = tensor(idx.map((k) => this.labels[k]!), { dtype: 'int32', device: options.device });
       yield { inputs, labels };

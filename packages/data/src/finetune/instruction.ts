@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { tensor, type Device, type Tensor } from '@llmts/tensor';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
-import { seededPermutation } from './shuffle.ts';
+import { indexBatches, seededPermutation } from '../batching.ts';
 
 export interface InstructionExample {
   instruction: string;
@@ -109,10 +109,7 @@ export function collateInstructions(batch: readonly (readonly number[])[], optio
 
 /** Batches of an instruction dataset, in order or shuffled by the seeded generator. */
 export function* instructionBatches(ds: InstructionDataset, options: CollateOptions & { batchSize: number; shuffle?: boolean; dropLast?: boolean; maskPrompt?: boolean }): Generator<{ inputs: Tensor; targets: Tensor }> {
-  const order = options.shuffle ? seededPermutation(ds.length) : Array.from({ length: ds.length }, (_, i) => i);
-  for (let i = 0; i < order.length; i += options.batchSize) {
-    const idx = order.slice(i, i + options.batchSize);
-    if (options.dropLast && idx.length < options.batchSize) break;
+  for (const idx of indexBatches(ds.length, options.batchSize, options)) {
     yield collateInstructions(idx.map((k) => ds.encoded[k]!), { ...options, promptLengths: options.maskPrompt ? idx.map((k) => ds.promptLengths[k]!) : undefined });
   }
 }

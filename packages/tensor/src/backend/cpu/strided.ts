@@ -26,7 +26,6 @@ export class RowWalker {
 
   constructor(shape: Shape, strides: readonly Shape[], offsets: readonly number[]) {
     const { dims, strideSets } = collapse(shape, strides);
-    const k = strides.length;
     const last = dims.length - 1;
     this.inner = last >= 0 ? dims[last]! : 1;
     this.steps = strideSets.map((s) => (last >= 0 ? s[last]! : 0));
@@ -37,7 +36,6 @@ export class RowWalker {
     this.rows = dims.some((d) => d === 0) || shape.some((d) => d === 0) ? 0 : rows;
     this.offsets = [...offsets];
     this.counter = new Array(this.outerShape.length).fill(0);
-    void k;
   }
 
   /** Move every operand to the next row. */
