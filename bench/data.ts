@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manualSeed } from '@llmts/tensor';
-import { TokenDataset, gpt2Tokenizer, mmapAddon, type CorpusMeta } from '@llmts/data';
+import { TokenDataset, gpt2Tokenizer, type CorpusMeta } from '@llmts/data';
+import { mmapAddon } from '@llmts/data/internal';
 
 export async function run(args: string[]) {
   const megabytes = Number(args[args.indexOf('--megabytes') + 1] || 256);

@@ -9,7 +9,8 @@
 import { Bench } from 'tinybench';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getBackend, hasBackend, manualSeed, randn, webgpuBackend, type Device } from '@llmts/tensor';
+import { hasBackend, manualSeed, randn, type Device } from '@llmts/tensor';
+import { getBackend, webgpuBackend } from '@llmts/tensor/internal';
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);

@@ -8,7 +8,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getBackend, getNumThreads, manualSeed, randint, setNumThreads, tidy, type Device } from '@llmts/tensor';
+import { getNumThreads, manualSeed, randint, setNumThreads, tidy, type Device } from '@llmts/tensor';
+import { getBackend } from '@llmts/tensor/internal';
 import { AdamW } from '@llmts/nn';
 import { GPT } from '@llmts/gpt';
 

@@ -10,15 +10,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { getDefaultDevice, manualSeed, type Device } from '@llmts/tensor';
-import { prepareCorpus, formatDuration } from '@llmts/data';
+import { init, manualSeed, type Device } from '@llmts/tensor';
+import { prepareCorpus } from '@llmts/data';
+import { formatDuration } from '@llmts/data/internal';
 import { generate, loadGPT, train } from '@llmts/gpt';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-const device = (arg('device') as Device | undefined) ?? getDefaultDevice();
+const { device } = await init({ device: (arg('device') as Device | undefined) ?? 'auto' });
 const preset = arg('preset') ?? (device === 'gpu' ? 'shakespeare-char' : 'shakespeare-char-cpu');
 const runDir = arg('out') ?? join('runs', preset);
 const dataDir = join('runs', 'data', 'shakespeare-char');

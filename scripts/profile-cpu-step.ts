@@ -2,7 +2,8 @@
  * Where a CPU training step spends its time: every kernel by name, and every GEMM by shape with its
  * GFLOP/s. `npx tsx scripts/profile-cpu-step.ts [layers,block,batch,embd]` (default SMALL: 4,128,32,128).
  */
-import { manualSeed, randint, tidy, getBackend } from '@llmts/tensor';
+import { manualSeed, randint, tidy } from '@llmts/tensor';
+import { getBackend } from '@llmts/tensor/internal';
 import { wasmRuntime } from '../packages/tensor/src/backend/cpu/wasm.ts';
 import { AdamW } from '@llmts/nn';
 import { GPT } from '@llmts/gpt';

@@ -3,7 +3,8 @@ import { closeSync, mkdtempSync, openSync, writeFileSync, ftruncateSync, writeSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasBackend, manualSeed } from '@llmts/tensor';
-import { TokenDataset, mmapAddon, type CorpusMeta } from '@llmts/data';
+import { TokenDataset, type CorpusMeta } from '@llmts/data';
+import { mmapAddon } from '@llmts/data/internal';
 
 function makeCorpus(train: number[], val: number[], dtype: 'uint16' | 'uint32' = 'uint16'): string {
   const dir = mkdtempSync(join(tmpdir(), 'ds-'));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareArrays, crossEntropy, hasBackend, manualSeed, noGrad, randint, tensor, tidy } from '@llmts/tensor';
+import { crossEntropy, hasBackend, manualSeed, noGrad, randint, tensor, tidy } from '@llmts/tensor';
+import { compareArrays } from '@llmts/tensor/internal';
 import { AdamW } from '@llmts/nn';
 import { BigramLanguageModel, GPT, generate, nextTokenProbs, type GPTConfig } from '@llmts/gpt';
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { compareArrays, tensor, type Device, type Tensor } from '@llmts/tensor';
+import { tensor, type Device, type Tensor } from '@llmts/tensor';
+import { compareArrays } from '@llmts/tensor/internal';
 import type { HostTensor } from './arbitraries.ts';
 import type { GradProblem } from './gradcases.ts';
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, renameSync, readdirSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getRngState, loadSafetensors, manualSeed, parseHeader, randn, saveSafetensors, setRngState, tensor, type Tensor } from '@llmts/tensor';
+import { getRngState, loadSafetensors, manualSeed, randn, saveSafetensors, setRngState, tensor, type Tensor } from '@llmts/tensor';
+import { parseHeader } from '@llmts/tensor/internal';
 import { AdamW, Linear, Module, SGD, loadCheckpoint, saveCheckpoint } from '@llmts/nn';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'llmts-ckpt-'));
@@ -36,7 +37,7 @@ describe('safetensors', () => {
 
   it('writes what the Python library expects: aligned JSON header, contiguous sorted offsets covering the data', async () => {
     const file = join(tmp(), 'x.safetensors');
-    await saveSafetensors(file, { b: tensor([1, 2, 3]), a: tensor([[1], [2]], { dtype: 'int32' }) });
+    await saveSafetensors(file, { b: tensor([1, 2, 3], { dtype: 'float32' }), a: tensor([[1], [2]]) });
     const bytes = readFileSync(file);
     const n = Number(bytes.readBigUInt64LE(0));
     expect(n % 8).toBe(0);

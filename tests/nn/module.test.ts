@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareArrays, hasBackend, manualSeed, randn, randint, tensor, crossEntropy, tidy, type Tensor } from '@llmts/tensor';
+import { hasBackend, manualSeed, randn, randint, tensor, crossEntropy, tidy, type Tensor } from '@llmts/tensor';
+import { compareArrays } from '@llmts/tensor/internal';
 import { Dropout, Embedding, GELU, LayerNorm, Linear, Module, ModuleList, Parameter, ReLU, Sequential, AdamW, accumulateGradients, init, functional as F } from '@llmts/nn';
 
 class Block extends Module {

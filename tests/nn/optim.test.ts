@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { compareArrays, hasBackend, tensor, type Device, type DType, type Tensor } from '@llmts/tensor';
+import { hasBackend, tensor, type Device, type DType, type Tensor } from '@llmts/tensor';
+import { compareArrays } from '@llmts/tensor/internal';
 import { Adam, AdamW, SGD, clipGradNorm, warmupCosine, LrScheduler, type Optimizer } from '@llmts/nn';
 
 interface Traj { name: string; clip: number | null; schedule: boolean; losses: number[]; norms: number[]; steps: Record<string, number[]>[] }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { primitives } from '@llmts/tensor';
+import { primitives } from '@llmts/tensor/internal';
 import { gradCases } from '../helpers/gradcases.ts';
 import { checkCase } from '../helpers/check.ts';
 

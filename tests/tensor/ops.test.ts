@@ -14,8 +14,14 @@ describeEachDevice('creation', (device: Device) => {
   it('builds tensors from nested arrays, numbers and typed arrays', async () => {
     const t = tensor([[1, 2, 3], [4, 5, 6]], on);
     expect(t.shape).toEqual([2, 3]);
-    expect(t.dtype).toBe('float32');
+    expect(t.dtype).toBe('int32'); // integers give int32, as PyTorch's int64
     expect(await t.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(tensor([1, 2.5], on).dtype).toBe('float32');
+    expect(tensor([1, 2], { ...on, requiresGrad: true }).dtype).toBe('float32');
+    expect(tensor([[1, 2]], { ...on, dtype: 'float32' }).dtype).toBe('float32');
+    expect(tensor([], on).dtype).toBe('float32');
+    expect(tensor([3e9], on).dtype).toBe('float32'); // past int32: kept as a float
+    expect(tensor(7, on).dtype).toBe('int32');
     expect(await tensor(3.5, on).item()).toBe(3.5);
     expect(tensor(3.5, on).shape).toEqual([]);
     expect(await tensor([true, false], on).toArray()).toEqual([true, false]);
@@ -24,7 +30,8 @@ describeEachDevice('creation', (device: Device) => {
     expect(tensor(new Int32Array([1, 2]), on).dtype).toBe('int32');
     expect(await tensor(new Float32Array([1, 2, 3, 4]), [2, 2], on).toArray()).toEqual([[1, 2], [3, 4]]);
     expect(await tensor([1.7, -1.7], { ...on, dtype: 'int32' }).toArray()).toEqual([1, -1]);
-    expect(await tensor([[1, 2]], on).data()).toBeInstanceOf(Float32Array);
+    expect(await tensor([[1, 2]], { ...on, dtype: 'float32' }).data()).toBeInstanceOf(Float32Array);
+    expect(await tensor([[1, 2]], on).data()).toBeInstanceOf(Int32Array);
   });
 
   it('fills, ranges and identities', async () => {
@@ -74,7 +81,7 @@ describeEachDevice('creation', (device: Device) => {
 describeEachDevice('elementwise and dtype promotion', (device) => {
   const on = { device };
   it('accepts plain numbers where PyTorch accepts scalars', async () => {
-    const x = tensor([1, 2, 3], on);
+    const x = tensor([1, 2, 3], { ...on, dtype: 'float32' });
     expect(await x.add(1).toArray()).toEqual([2, 3, 4]);
     expect(await x.mul(2).sub(1).div(2).toArray()).toEqual([0.5, 1.5, 2.5]);
     expect(await x.pow(2).toArray()).toEqual([1, 4, 9]);
@@ -89,13 +96,16 @@ describeEachDevice('elementwise and dtype promotion', (device) => {
   });
 
   it('compares into bool and selects with where / maskedFill', async () => {
-    const x = tensor([[1, -2], [3, 0]], on);
+    const x = tensor([[1, -2], [3, 0]], { ...on, dtype: 'float32' });
     expect(x.gt(0).dtype).toBe('bool');
     expect(await x.gt(0).toArray()).toEqual([[true, false], [true, false]]);
     expect(await x.eq(0).logicalOr(x.lt(-1)).toArray()).toEqual([[false, true], [false, true]]);
     expect(await where(x.gt(0), x, 0).toArray()).toEqual([[1, 0], [3, 0]]);
     const mask = tril(ones([2, 2], on));
     expect(await x.maskedFill(mask.eq(0), -Infinity).toArray()).toEqual([[1, -Infinity], [3, 0]]);
+    const ints = tensor([[1, -2], [3, 0]], on);
+    expect(await ints.maskedFill(mask.eq(0), 9).toArray()).toEqual([[1, 9], [3, 0]]);
+    expect(() => ints.maskedFill(mask.eq(0), -Infinity)).toThrow(/maskedFill: value -Infinity cannot be converted to int32/);
   });
 
   it('broadcasts like NumPy (property)', () => {
@@ -140,8 +150,16 @@ describeEachDevice('reductions', (device) => {
     expect(await x().sum(-1, true).toArray()).toEqual([[9], [12]]);
     expect(await x().sum([0, 1]).item()).toBe(21);
     expect(await x().mean(1).toArray()).toEqual([3, 4]);
-    expect(await x().max(1).toArray()).toEqual([5, 6]);
-    expect(await x().min(0, true).toArray()).toEqual([[1, 2, 3]]);
+    expect(await x().amax(1).toArray()).toEqual([5, 6]);
+    expect(await x().amin(0, true).toArray()).toEqual([[1, 2, 3]]);
+    expect(await x().max().item()).toBe(6);
+    const { values, indices } = x().max(1);
+    expect(await values.toArray()).toEqual([5, 6]);
+    expect(await indices.toArray()).toEqual([1, 2]);
+    expect(indices.dtype).toBe('int32');
+    const low = x().min(0, true);
+    expect(await low.values.toArray()).toEqual([[1, 2, 3]]);
+    expect(await low.indices.toArray()).toEqual([[0, 1, 0]]);
     expect(await tensor([true, true, false], on).sum().item()).toBe(2);
   });
   it('argmax/argmin pick the first extreme', async () => {
@@ -265,7 +283,7 @@ describeEachDevice('indexing', (device) => {
     const e = embedding(tensor([[2, 1], [0, 2]], { ...on, dtype: 'int32' }), w);
     expect(e.shape).toEqual([2, 2, 2]);
     expect(await e.toArray()).toEqual([[[2, 2], [1, 1]], [[0, 0], [2, 2]]]);
-    const s = zeros([3], on).scatterAdd(0, tensor([0, 2, 0, 0], { ...on, dtype: 'int32' }), tensor([1, 2, 3, 4], on));
+    const s = zeros([3], on).scatterAdd(0, tensor([0, 2, 0, 0], on), tensor([1, 2, 3, 4], { ...on, dtype: 'float32' }));
     expect(await s.toArray()).toEqual([8, 0, 2]);
   });
   it('topk returns values and indices, largest first', async () => {
@@ -312,7 +330,8 @@ describeEachDevice('nn functions', (device) => {
     expect(Math.abs(row1.filter((v) => v === 2).length / 1000 - 0.5)).toBeLessThan(0.05);
     manualSeed(11);
     expect(await multinomial(probs, 1000, { replacement: true }).data()).toEqual(draws);
-    const noRep = await multinomial(tensor([1, 1, 1, 1], on), 4).data();
+    const noRep = await multinomial(tensor([1, 1, 1, 1], { ...on, dtype: 'float32' }), 4).data();
+    expect(() => multinomial(tensor([1, 1], on), 1)).toThrow(/multinomial: probabilities must be floating point, got int32/);
     expect([...noRep].sort()).toEqual([0, 1, 2, 3]);
   });
 });

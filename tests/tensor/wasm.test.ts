@@ -5,10 +5,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  adamUpdate_, causalSoftmax, compareArrays, crossEntropy, gelu, getNumThreads, layerNorm, manualSeed, randn, setNumThreads, setWasmKernels, softmax, tensor,
-  wasmVariant, type Tensor,
-} from '@llmts/tensor';
+import { causalSoftmax, crossEntropy, gelu, getNumThreads, layerNorm, manualSeed, randn, setNumThreads, softmax, tensor, type Tensor } from '@llmts/tensor';
+import { adamUpdate_, compareArrays, setWasmKernels, wasmVariant } from '@llmts/tensor/internal';
 import { hostArb, shapeArb } from '../helpers/arbitraries.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { hasBackend, webgpuBackend } from '@llmts/tensor';
+import { hasBackend } from '@llmts/tensor';
+import { webgpuBackend } from '@llmts/tensor/internal';
 
 it('WebGPU adapter is present (required in CI via LLMTS_REQUIRE_WEBGPU=1)', () => {
   if (hasBackend('gpu')) {

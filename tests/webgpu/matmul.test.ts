@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareArrays, hasBackend, manualSeed, randn } from '@llmts/tensor';
+import { hasBackend, manualSeed, randn } from '@llmts/tensor';
+import { compareArrays } from '@llmts/tensor/internal';
 
 /** The large-tile kernel (128×128, vec4 loads) takes big aligned float32 products; the generic one the rest. */
 describe.skipIf(!hasBackend('gpu'))('GPU matmul kernels', () => {

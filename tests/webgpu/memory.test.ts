@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropy, getBackend, hasBackend, liveBytes, manualSeed, randn, randint, tidy, zeroGrad, type Tensor } from '@llmts/tensor';
+import { crossEntropy, hasBackend, liveBytes, manualSeed, randn, randint, tidy, zeroGrad, type Tensor } from '@llmts/tensor';
+import { getBackend } from '@llmts/tensor/internal';
 
 describe.skipIf(!hasBackend('gpu'))('GPU memory', () => {
   it('1,000 forward+backward passes leave live GPU bytes flat', async () => {

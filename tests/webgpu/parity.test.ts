@@ -1,8 +1,7 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  argmax, argmin, crossEntropy, gelu, hasBackend, layerNorm, logSoftmax, softmax, tensor, topk, type DifferentiableOp, type Tensor,
-} from '@llmts/tensor';
+import { argmax, argmin, crossEntropy, gelu, hasBackend, layerNorm, logSoftmax, softmax, tensor, topk, type Tensor } from '@llmts/tensor';
+import { type DifferentiableOp } from '@llmts/tensor/internal';
 import { gradCases } from '../helpers/gradcases.ts';
 import { assertParity, type Tolerance } from '../helpers/parity.ts';
 import { broadcastPairArb, distinctValuesArb, hostArb, shapeArb } from '../helpers/arbitraries.ts';

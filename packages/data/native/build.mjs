@@ -1,37 +1,53 @@
-// Builds the optional mmap addon with node-gyp against the local Node headers (no download).
-// Never fails the install: without a compiler or headers the dataset uses positional reads.
+// Builds the optional mmap addon (native/mmap.c, Node-API) with the C compiler and Node's own
+// headers, straight into build/llmts_mmap.node: no node-gyp, no download. It never fails the
+// install: without a compiler or headers, token datasets use positional reads (said once at run
+// time). Runs as this package's postinstall (npm 11 runs it once allowed:
+// `npm install-scripts approve @llmts/data`), or by hand: `node node_modules/@llmts/data/native/build.mjs`.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = dirname(dirname(fileURLToPath(import.meta.url)));
 const say = (m) => process.stderr.write(`@llmts/data: ${m}\n`);
+const fallback = 'token datasets will use positional reads';
 
-function findNodeGyp() {
+/** A directory holding node_api.h: npm's nodedir, the Node install's own headers, or node-gyp's cache. */
+function findHeaders() {
   const candidates = [];
-  const npmRoot = spawnSync('npm', ['root', '-g'], { encoding: 'utf8' });
-  if (npmRoot.status === 0) candidates.push(join(npmRoot.stdout.trim(), 'npm/node_modules/node-gyp/bin/node-gyp.js'));
-  candidates.push(join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'));
-  return candidates.find((c) => existsSync(c));
+  if (process.env.npm_config_nodedir) candidates.push(join(process.env.npm_config_nodedir, 'include/node'));
+  candidates.push(join(dirname(dirname(process.execPath)), 'include/node'));
+  const version = process.versions.node;
+  candidates.push(join(homedir(), '.cache/node-gyp', version, 'include/node'), join(homedir(), '.node-gyp', version, 'include/node'));
+  return candidates.find((dir) => existsSync(join(dir, 'node_api.h')));
 }
 
-function findNodeDir() {
-  const fromEnv = process.env.npm_config_nodedir;
-  if (fromEnv && existsSync(join(fromEnv, 'include/node/node_api.h'))) return fromEnv;
-  const prefix = dirname(dirname(process.execPath));
-  if (existsSync(join(prefix, 'include/node/node_api.h'))) return prefix;
-  return undefined;
+function build() {
+  if (process.platform === 'win32') return say(`the mmap addon is not built on Windows; ${fallback}`);
+  const headers = findHeaders();
+  if (headers === undefined) return say(`Node's headers (node_api.h) were not found; ${fallback}`);
+  const cc = process.env.CC || 'cc';
+  const out = join(pkg, 'build', 'llmts_mmap.node');
+  const tmp = `${out}.tmp-${process.pid}`;
+  mkdirSync(dirname(out), { recursive: true });
+  const args = ['-O2', '-Wall', '-shared', '-fPIC', `-I${headers}`, join(pkg, 'native', 'mmap.c'), '-o', tmp];
+  if (process.platform === 'darwin') args.splice(3, 0, '-undefined', 'dynamic_lookup');
+  const r = spawnSync(cc, args, { encoding: 'utf8' });
+  if (r.error !== undefined) {
+    rmSync(tmp, { force: true });
+    return say(`no C compiler (${cc}: ${r.error.code ?? r.error.message}); ${fallback}`);
+  }
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    return say(`could not build the mmap addon (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}); ${fallback}`);
+  }
+  renameSync(tmp, out);
+  say('built the mmap addon (build/llmts_mmap.node)');
 }
 
-const gyp = findNodeGyp();
-const nodedir = findNodeDir();
-if (!gyp) {
-  say('node-gyp not found; memory-mapped datasets fall back to positional reads');
-} else if (!nodedir) {
-  say('Node headers (include/node/node_api.h) not found; memory-mapped datasets fall back to positional reads');
-} else {
-  const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: pkg, encoding: 'utf8' });
-  if (r.status === 0 && existsSync(join(pkg, 'build/Release/llmts_mmap.node'))) say('built the mmap addon (build/Release/llmts_mmap.node)');
-  else say(`could not build the mmap addon (${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}); datasets use positional reads`);
+try {
+  build();
+} catch (e) {
+  say(`could not build the mmap addon (${e.message}); ${fallback}`);
 }

@@ -1,4 +1,4 @@
-import { randomInts } from '@llmts/tensor';
+import { randomInts } from '@llmts/tensor/internal';
 
 /** A permutation of 0..n-1 from the seeded generator (Fisher–Yates). */
 export function seededPermutation(n: number): number[] {

@@ -1,6 +1,7 @@
 /**
  * @llmts/data — tokenizers, corpus preparation, memory-mapped token datasets, and the
- * instruction / classification datasets of the fine-tuning chapters. The package's only door.
+ * instruction / classification datasets of the fine-tuning chapters. The package's public door
+ * (helpers the other @llmts packages share live in `@llmts/data/internal`).
  */
 export type { Tokenizer, TokenizerJSON, EncodeOptions } from './tokenizers/tokenizer.ts';
 export { CharTokenizer } from './tokenizers/char.ts';
@@ -13,16 +14,13 @@ export type { TrainBpeOptions } from './tokenizers/train-bpe.ts';
 export { tokenizerFromJSON, loadTokenizer, saveTokenizer } from './tokenizers/load.ts';
 export { TokenDataset } from './corpus/dataset.ts';
 export type { CorpusMeta, Split, Batch } from './corpus/dataset.ts';
-export { openTokenSource, mmapAddon } from './corpus/token-source.ts';
+export { openTokenSource } from './corpus/token-source.ts';
 export type { TokenSource, TokenDtype, ReadBackend } from './corpus/token-source.ts';
 export { prepareCorpus, listInputs } from './corpus/prepare.ts';
 export type { PrepareOptions, PrepareProgress } from './corpus/prepare.ts';
-export { Utf8Validator } from './corpus/utf8.ts';
 export {
   loadInstructionData, formatInstructionPrompt, formatInstructionExample, splitInstructionData, InstructionDataset, collateInstructions, instructionBatches,
 } from './finetune/instruction.ts';
 export type { InstructionExample, CollateOptions } from './finetune/instruction.ts';
 export { loadSmsSpam, balanceClasses, randomSplit, ClassificationDataset } from './finetune/classification.ts';
 export type { LabeledText } from './finetune/classification.ts';
-export { seededPermutation, indexBatches } from './batching.ts';
-export { ProgressLine, formatBytes, formatCount, formatDuration } from './progress.ts';

@@ -1,6 +1,6 @@
 /**
  * @llmts/gpt — the GPT model, training, generation and the llmts CLI.
- * This file is the package's only door.
+ * This file is the package's only door; the `llmts` command is bin/llmts.js.
  */
 export { GPT, Block, CausalSelfAttention, MLP, KVCache } from './model.ts';
 export type { ForwardOutput } from './model.ts';
@@ -15,9 +15,6 @@ export { nextTokenProbs, sampleRows, argmaxOf } from './sampling.ts';
 export type { SamplingOptions } from './sampling.ts';
 export { train, estimateLoss, writePlots } from './train/trainer.ts';
 export type { TrainOptions, TrainResult, LogEntry } from './train/trainer.ts';
-export { plotSvg, plotPng, encodePng } from './train/plot.ts';
+export { plotSvg, plotPng } from './train/plot.ts';
 export type { Series } from './train/plot.ts';
 export { loadGPT, resolveModelDir } from './checkpoint.ts';
-export { main as cliMain, commands } from './cli/main.ts';
-export { parseArgs, helpText, UsageError } from './cli/args.ts';
-export type { CommandSpec, FlagSpec, ParsedArgs } from './cli/args.ts';

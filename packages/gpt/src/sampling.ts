@@ -2,7 +2,7 @@
  * Choosing the next token from logits on the host: temperature, top-k, top-p (nucleus), greedy
  * at temperature 0. Random draws come from the seeded generator, so sampling is reproducible.
  */
-import { randomUniform } from '@llmts/tensor';
+import { randomUniform } from '@llmts/tensor/internal';
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax); otherwise logits are divided by it. Default 1. */

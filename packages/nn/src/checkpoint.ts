@@ -9,7 +9,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { encodeSafetensors, loadSafetensors, writeFileAtomic, type Device, type Tensor } from '@llmts/tensor';
+import { loadSafetensors, type Device, type Tensor } from '@llmts/tensor';
+import { encodeSafetensors, writeFileAtomic } from '@llmts/tensor/internal';
 import type { Module } from './module.ts';
 import type { Optimizer, OptimizerState } from './optim/optimizer.ts';
 

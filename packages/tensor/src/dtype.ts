@@ -53,3 +53,17 @@ export function promoteWithScalar(t: DType, scalar: number | boolean): DType {
   if (!Number.isInteger(scalar)) return 'float32';
   return t === 'bool' ? 'int32' : t;
 }
+
+/**
+ * A number for an integer or bool dtype, as PyTorch converts it: int32 truncates toward zero and
+ * refuses NaN, ±Infinity and values outside its range (instead of wrapping silently).
+ */
+export function checkedScalar(op: string, value: number, dtype: DType): number {
+  if (dtype === 'int32') {
+    const v = Math.trunc(value);
+    if (!(v >= -2147483648 && v <= 2147483647)) throw new Error(`${op}: value ${value} cannot be converted to int32 without overflow (range -2147483648..2147483647)`);
+    return v;
+  }
+  if (dtype === 'bool') return value !== 0 && !Number.isNaN(value) ? 1 : 0;
+  return value;
+}

@@ -1,35 +1,44 @@
 /**
- * Device selection at start-up. The default device is a hardware GPU when Dawn finds one, else
- * the CPU (a software adapter such as lavapipe stays available as `device: 'gpu'` but is slower
- * than the CPU backend, so it is never the default). `LLMTS_DEVICE=cpu|gpu` forces the default;
- * forcing `gpu` without an adapter is an error. The choice is said once on stderr.
+ * Opening devices. Importing the package does nothing; `await init()` (or the first operation,
+ * which can only pick the CPU) applies the default device rules: a hardware GPU when Dawn finds
+ * one, else the CPU (a software adapter such as lavapipe stays available as `device: 'gpu'` but is
+ * slower than the CPU backend, so it is never the default). `LLMTS_DEVICE=cpu|gpu` forces the
+ * default; forcing `gpu` without an adapter is an error. The choice is said once on stderr.
  */
 import type { Device } from './backend/types.ts';
-import { hasBackend, getBackend, registerBackend, setDefaultDevice } from './backend/registry.ts';
-import { openDevice, type WebGPUOptions } from './backend/webgpu/device.ts';
-import { WebGPUBackend } from './backend/webgpu/backend.ts';
+import { chooseDefaultDevice, forcedDevice, hasBackend, registerBackend } from './backend/registry.ts';
+import type { WebGPUOptions } from './backend/webgpu/device.ts';
+import type { WebGPUBackend } from './backend/webgpu/backend.ts';
+import { setting } from './env/env.ts';
 
 let gpuBackend: WebGPUBackend | null = null;
+let opening: Promise<WebGPUBackend> | null = null;
 let gpuProblem = 'WebGPU was not initialised';
-let announced = false;
 
 /**
- * Open the GPU (idempotent) and register it as device 'gpu'. Throws with the reason when no
- * adapter is available.
- * @example await initWebGPU({ dawnFlags: ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'] })
+ * Open the GPU (once; later calls return the same backend) and register it as device 'gpu',
+ * without changing the default device. Throws with the reason when no adapter is available.
  */
-export async function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUBackend> {
-  if (gpuBackend !== null) return gpuBackend;
+export function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUBackend> {
+  if (gpuBackend !== null) return Promise.resolve(gpuBackend);
+  opening ??= openGpu(options).finally(() => { opening = null; });
+  return opening;
+}
+
+async function openGpu(options: WebGPUOptions): Promise<WebGPUBackend> {
+  const [{ openDevice }, { WebGPUBackend }] = await Promise.all([import('./backend/webgpu/device.ts'), import('./backend/webgpu/backend.ts')]);
   const opened = await openDevice(options);
   if ('error' in opened) {
     gpuProblem = opened.error;
     throw new Error(`webgpu: ${opened.error}`);
   }
-  gpuBackend = new WebGPUBackend(opened);
-  registerBackend(gpuBackend);
+  const backend = new WebGPUBackend(opened);
+  gpuBackend = backend;
+  registerBackend(backend);
   // Dawn's teardown at exit can hang or crash while a device is alive: release it first
-  process.once('exit', () => gpuBackend?.destroy());
-  return gpuBackend;
+  const proc = (globalThis as { process?: { once(event: 'exit', fn: () => void): void } }).process;
+  proc?.once('exit', () => backend.destroy());
+  return backend;
 }
 
 /** The GPU backend when one is open (memory stats, emptyCache, adapter info). */
@@ -37,48 +46,75 @@ export function webgpuBackend(): WebGPUBackend | null {
   return gpuBackend;
 }
 
-function say(message: string): void {
-  if (announced || process.env.LLMTS_QUIET === '1') return;
-  announced = true;
-  process.stderr.write(`llm.ts: ${message}\n`);
+/** What `init()` found and chose. */
+export interface InitResult {
+  /** The default device from now on. */
+  device: Device;
+  /** The GPU when one is open: its adapter, whether it is a software rasteriser, its features. */
+  gpu: GpuInfo | null;
+  /** Why no GPU is open, when none is. */
+  gpuProblem?: string;
 }
 
-/** Pick the default device (run once when the package loads). */
-export async function initDefaultDevice(): Promise<Device> {
-  const forced = process.env.LLMTS_DEVICE;
-  if (forced !== undefined && forced !== '' && forced !== 'cpu' && forced !== 'gpu') {
-    throw new Error(`LLMTS_DEVICE must be 'cpu' or 'gpu', got '${forced}'`);
-  }
-  if (process.env.LLMTS_WEBGPU === '0') gpuProblem = 'WebGPU is off (LLMTS_WEBGPU=0)';
+/** A WebGPU adapter, as `init()` reports it. */
+export interface GpuInfo {
+  description: string;
+  vendor: string;
+  architecture: string;
+  /** A CPU rasteriser (lavapipe, SwiftShader): usable, but never the default device. */
+  software: boolean;
+  f16: boolean;
+  subgroups: boolean;
+}
+
+/** Options of `init()`. */
+export interface InitOptions extends WebGPUOptions {
+  /**
+   * 'auto' (the default, or LLMTS_DEVICE when set): look for a GPU and make a hardware one the
+   * default; 'gpu': open the GPU and make it the default (an error when there is none); 'cpu': use
+   * the CPU and do not open Dawn.
+   */
+  device?: Device | 'auto';
+}
+
+function gpuInfo(b: WebGPUBackend): GpuInfo {
+  return {
+    description: b.describe(), vendor: b.info.vendor, architecture: b.info.architecture, software: b.software, f16: b.caps.f16, subgroups: b.caps.subgroups,
+  };
+}
+
+/**
+ * Choose the default device, opening the GPU when it may be used. Optional: without it, the first
+ * operation uses the CPU (or LLMTS_DEVICE=cpu). Call it before the first operation to let a GPU
+ * become the default.
+ * @example
+ * const { device, gpu } = await init();            // a hardware GPU when there is one, else the CPU
+ * await init({ device: 'gpu' });                   // the GPU or an error saying why not
+ */
+export async function init(options: InitOptions = {}): Promise<InitResult> {
+  const asked = options.device ?? 'auto';
+  if (asked !== 'auto' && asked !== 'cpu' && asked !== 'gpu') throw new Error(`init: device must be 'auto', 'cpu' or 'gpu', got '${String(asked)}'`);
+  const forced = forcedDevice();
+  const want = asked === 'auto' ? forced ?? 'auto' : asked;
+  const result = (device: Device): InitResult => ({ device, gpu: gpuBackend && gpuInfo(gpuBackend), ...(gpuBackend ? {} : { gpuProblem }) });
+  if (want === 'cpu' && asked === 'cpu') return result(chooseDefaultDevice('cpu', 'asked by init'));
+  if (setting('LLMTS_WEBGPU') === '0') gpuProblem = 'WebGPU is off (LLMTS_WEBGPU=0)';
   else if (!hasBackend('gpu')) {
     try {
-      await initWebGPU();
+      await initWebGPU(options);
     } catch {
-      // reported below
+      // the reason is in gpuProblem
     }
   }
   const gpu = gpuBackend;
-  if (forced === 'gpu') {
-    if (gpu === null) throw new Error(`LLMTS_DEVICE=gpu, but ${gpuProblem}`);
-    setDefaultDevice('gpu');
-    say(`default device gpu (${gpu.describe()}), forced by LLMTS_DEVICE`);
-    return 'gpu';
+  const by = asked === 'gpu' ? 'asked by init' : 'forced by LLMTS_DEVICE';
+  if (want === 'gpu') {
+    if (gpu === null) throw new Error(`${asked === 'gpu' ? "init({ device: 'gpu' })" : 'LLMTS_DEVICE=gpu'}, but ${gpuProblem}`);
+    return result(chooseDefaultDevice('gpu', `${gpu.describe()}, ${by}`));
   }
-  if (forced === 'cpu') {
-    setDefaultDevice('cpu');
-    say(`default device cpu, forced by LLMTS_DEVICE${gpu ? ` (gpu available: ${gpu.describe()})` : ''}`);
-    return 'cpu';
-  }
-  if (gpu !== null && !gpu.software) {
-    setDefaultDevice('gpu');
-    say(`default device gpu (${gpu.describe()})`);
-    return 'gpu';
-  }
-  setDefaultDevice('cpu');
-  say(gpu !== null
-    ? `default device cpu; the only WebGPU adapter is a software one (${gpu.describe()}), usable with device: 'gpu'`
-    : `default device cpu (${gpuProblem})`);
-  return 'cpu';
+  if (want === 'cpu') return result(chooseDefaultDevice('cpu', `${by}${gpu ? `; gpu available: ${gpu.describe()}` : ''}`));
+  if (gpu !== null && !gpu.software) return result(chooseDefaultDevice('gpu', gpu.describe()));
+  return result(chooseDefaultDevice('cpu', gpu !== null
+    ? `the only WebGPU adapter is a software one (${gpu.describe()}), usable with device: 'gpu'`
+    : gpuProblem));
 }
-
-export { getBackend };

@@ -19,6 +19,8 @@ import { nested } from './format.ts';
 
 export type Scalar = number | boolean;
 export type TensorLike = Tensor | Scalar;
+export type { ValuesAndIndices } from './ops/reduce.ts';
+import type { ValuesAndIndices } from './ops/reduce.ts';
 
 let nextTensorId = 0;
 
@@ -151,6 +153,11 @@ export class Tensor implements View {
     if (--this.storage.refs <= 0) getBackend(this.storage.device).free(this.storage);
   }
 
+  /** `using t = …` disposes `t` at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   // ---- readback (the only async edge) -------------------------------------------------------
 
   /** The elements as a flat typed array in row-major order (Float32Array for float32…). */
@@ -260,9 +267,21 @@ export class Tensor implements View {
   /** Sum over `dim` (a dim, a list, or all when omitted). @example x.sum(-1, true) */
   sum(dim?: number | readonly number[], keepdim = false): Tensor { return red.sum(this, dim, keepdim); }
   mean(dim?: number | readonly number[], keepdim = false): Tensor { return red.mean(this, dim, keepdim); }
-  /** Largest values over `dim` (values only; see `argmax` for indices). */
-  max(dim?: number | readonly number[], keepdim = false): Tensor { return red.max(this, dim, keepdim); }
-  min(dim?: number | readonly number[], keepdim = false): Tensor { return red.min(this, dim, keepdim); }
+  /**
+   * The largest element, or along `dim` the largest values and their indices (PyTorch's `max`).
+   * @example const { values, indices } = logits.max(-1);
+   */
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): ValuesAndIndices;
+  max(dim?: number, keepdim = false): Tensor | ValuesAndIndices { return dim === undefined ? red.max(this) : red.max(this, dim, keepdim); }
+  /** The smallest element, or along `dim` the smallest values and their indices. */
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): ValuesAndIndices;
+  min(dim?: number, keepdim = false): Tensor | ValuesAndIndices { return dim === undefined ? red.min(this) : red.min(this, dim, keepdim); }
+  /** Largest values over `dim` (one, several or all), values only. @example x.amax(-1, true) */
+  amax(dim?: number | readonly number[], keepdim = false): Tensor { return red.amax(this, dim, keepdim); }
+  /** Smallest values over `dim` (one, several or all), values only. */
+  amin(dim?: number | readonly number[], keepdim = false): Tensor { return red.amin(this, dim, keepdim); }
   argmax(dim?: number, keepdim = false): Tensor { return red.argmax(this, dim, keepdim); }
   argmin(dim?: number, keepdim = false): Tensor { return red.argmin(this, dim, keepdim); }
   /** Variance with Bessel's correction by default (`{correction: 0}` for the biased one). */

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomInts, tensor, type Device, type Tensor } from '@llmts/tensor';
+import { tensor, type Device, type Tensor } from '@llmts/tensor';
+import { randomInts } from '@llmts/tensor/internal';
 import { indexBatches } from '../batching.ts';
 import { openTokenSource, type ReadBackend, type TokenDtype, type TokenSource } from './token-source.ts';
 import { tokenizerFromJSON } from '../tokenizers/load.ts';

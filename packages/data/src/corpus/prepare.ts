@@ -7,7 +7,7 @@
 import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, ftruncateSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join, relative, resolve } from 'node:path';
-import { writeFileAtomic } from '@llmts/tensor';
+import { writeFileAtomic } from '@llmts/tensor/internal';
 import xz from 'xz-decompress';
 
 const { XzReadableStream } = xz;

@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { noticeOnce } from '@llmts/tensor/internal';
 
 export type TokenDtype = 'uint16' | 'uint32';
 export type ReadBackend = 'mmap' | 'pread';
@@ -26,18 +27,19 @@ interface MmapAddon {
 
 let addon: MmapAddon | null | undefined;
 
-/** The mmap addon when it was built (npm install runs native/build.mjs), else null. */
+/** The mmap addon when it was built (native/build.mjs, run on install when allowed), else null. */
 export function mmapAddon(): MmapAddon | null {
   if (addon !== undefined) return addon;
   try {
     const require = createRequire(import.meta.url);
-    addon = require(fileURLToPath(new URL('../../build/Release/llmts_mmap.node', import.meta.url))) as MmapAddon;
+    addon = require(fileURLToPath(new URL('../../build/llmts_mmap.node', import.meta.url))) as MmapAddon;
   } catch {
     addon = null;
   }
   return addon;
 }
 
+const BUILD_HINT = 'it needs a C compiler: node node_modules/@llmts/data/native/build.mjs';
 const WINDOW_BYTES = 1 << 30;
 
 function openFile(path: string, itemSize: number): { fd: number; length: number } {
@@ -135,7 +137,8 @@ class PreadSource implements TokenSource {
 /** Open a token file with mmap when available (or as asked), else positional reads. */
 export function openTokenSource(path: string, dtype: TokenDtype, backend: ReadBackend | 'auto' = 'auto'): TokenSource {
   const lib = mmapAddon();
-  if (backend === 'mmap' && lib === null) throw new Error('openTokenSource: the mmap addon is not built (npm run build:native -w @llmts/data); use positional reads');
+  if (backend === 'mmap' && lib === null) throw new Error(`openTokenSource: the mmap addon is not built (${BUILD_HINT}); use positional reads`);
   if (backend !== 'pread' && lib !== null) return new MmapSource(path, dtype, lib);
+  if (backend === 'auto') noticeOnce('mmap-addon', `the mmap addon is not built (${BUILD_HINT}); token files are read with positional reads`);
   return new PreadSource(path, dtype);
 }

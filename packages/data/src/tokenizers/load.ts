@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '@llmts/tensor';
+import { writeFileAtomic } from '@llmts/tensor/internal';
 import { ByteLevelBPE } from './bpe.ts';
 import { CharTokenizer } from './char.ts';
 import { WordTokenizer } from './word.ts';

@@ -1,6 +1,8 @@
 /**
  * The `llmts` command line: `llmts <command> [flags]`, `llmts <command> --help`.
  */
+import { readFileSync } from 'node:fs';
+import { init, type Device } from '@llmts/tensor';
 import { helpText, parseArgs, UsageError, type CommandSpec } from './args.ts';
 import { tokenizeCommand, detokenizeCommand } from './commands/tokenize.ts';
 import { prepareCommand } from './commands/prepare.ts';
@@ -13,15 +15,26 @@ export const commands: CommandSpec[] = [prepareCommand, trainCommand, sampleComm
 
 function overview(): string {
   const w = Math.max(...commands.map((c) => c.name.length)) + 2;
-  return ['llmts: train, sample and fine-tune GPTs in TypeScript', '', 'usage: llmts <command> [flags]   (llmts <command> --help for its flags)', '', 'commands:',
+  return ['llmts: train, sample and fine-tune GPTs in TypeScript', '', 'usage: llmts <command> [flags]   (llmts <command> --help for its flags; llmts --version)', '', 'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(w)}${c.summary}`)].join('\n');
 }
 
+/** The version of @llmts/gpt (the same for every package of a release). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Run `llmts <argv…>`; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${overview()}\n`);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`llmts ${version()}\n`);
+    return 0;
   }
   const cmd = commands.find((c) => c.name === name);
   if (cmd === undefined) {
@@ -34,6 +47,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${helpText(cmd)}\n`);
       return 0;
     }
+    // commands that run a model open their device first (the GPU only when it may be used)
+    if (cmd.flags.some((f) => f.name === 'device')) await init({ device: (args.device as Device | undefined) ?? 'auto' });
     return await cmd.run(args);
   } catch (e) {
     process.stderr.write(`${e instanceof UsageError ? '' : 'error: '}${(e as Error).message}\n`);

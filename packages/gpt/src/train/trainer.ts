@@ -7,9 +7,11 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getBackend, getDefaultDevice, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
+import { getDefaultDevice, hasBackend, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
+import { getBackend, initWebGPU } from '@llmts/tensor/internal';
 import { AdamW, clipGradNorm, loadCheckpoint, saveCheckpoint, warmupCosine } from '@llmts/nn';
-import { ProgressLine, TokenDataset, formatCount, formatDuration } from '@llmts/data';
+import { TokenDataset } from '@llmts/data';
+import { ProgressLine, formatCount, formatDuration } from '@llmts/data/internal';
 import { GPT } from '../model.ts';
 import type { GPTConfig } from '../config.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
@@ -98,6 +100,7 @@ export function writePlots(outDir: string, history: readonly LogEntry[], title: 
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const preset = typeof o.preset === 'string' ? getPreset(o.preset) : o.preset;
   const device = o.device ?? getDefaultDevice();
+  if (device === 'gpu' && !hasBackend('gpu')) await initWebGPU();
   const ds = TokenDataset.open(o.dataDir);
   mkdirSync(o.outDir, { recursive: true });
   const lastDir = join(o.outDir, 'last');

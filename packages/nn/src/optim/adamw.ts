@@ -1,4 +1,5 @@
-import { adamUpdate_, type Tensor } from '@llmts/tensor';
+import { type Tensor } from '@llmts/tensor';
+import { adamUpdate_ } from '@llmts/tensor/internal';
 import { Optimizer, type ParamsArg } from './optimizer.ts';
 
 export interface AdamOptions {

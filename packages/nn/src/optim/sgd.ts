@@ -1,4 +1,5 @@
-import { sgdUpdate_, type Tensor } from '@llmts/tensor';
+import { type Tensor } from '@llmts/tensor';
+import { sgdUpdate_ } from '@llmts/tensor/internal';
 import { Optimizer, type ParamsArg } from './optimizer.ts';
 
 export interface SGDOptions {

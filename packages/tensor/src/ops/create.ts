@@ -1,4 +1,4 @@
-import { allocArray, assertDType, type DType, type TypedArray } from '../dtype.ts';
+import { allocArray, assertDType, checkedScalar, type DType, type TypedArray } from '../dtype.ts';
 import { fmt, numel, type Shape } from '../shape.ts';
 import type { Device, Kernel } from '../backend/types.ts';
 import { getBackend, getDefaultDevice } from '../backend/registry.ts';
@@ -9,9 +9,13 @@ import { hash2, nextDrawKey, normalAt, uniformAt, umulhi } from '../random.ts';
 import { computeType, entry, f32bits, header, store } from '../backend/webgpu/codegen.ts';
 import { where } from './binary.ts';
 
+/** Where and how a new tensor is made. */
 export interface TensorOptions {
+  /** Element type (default float32; int32 for integer data given to `tensor`). */
   dtype?: DType;
+  /** 'cpu' or 'gpu' (default: `getDefaultDevice()`). */
   device?: Device;
+  /** Record operations on it for `backward()` (floating point only). */
   requiresGrad?: boolean;
 }
 
@@ -42,8 +46,20 @@ export function fromArray(data: TypedArray | readonly number[], shape: Shape, op
   if (data.length !== numel(shape)) throw new Error(`tensor: ${data.length} values do not fill shape ${fmt(shape)} (${numel(shape)} elements)`);
   const arr = allocArray(dtype, data.length);
   if (dtype === 'bool') for (let i = 0; i < data.length; i++) arr[i] = data[i] ? 1 : 0;
+  else if (dtype === 'int32' && !(data instanceof Int32Array)) toInt32(data, arr as Int32Array);
   else arr.set(data as ArrayLike<number>);
   return finish(new Tensor(getBackend(deviceOf(options)).upload(dtype, arr), shape), options);
+}
+
+/** Integers as int32, truncating fractions toward zero as PyTorch does; NaN, ±Infinity and values past int32 are errors. */
+function toInt32(data: ArrayLike<number>, out: Int32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = Math.trunc(data[i]!);
+    if (!(v >= -2147483648 && v <= 2147483647)) {
+      throw new Error(`tensor: value ${data[i]} at flat index ${i} cannot be converted to int32 (range -2147483648..2147483647, finite)`);
+    }
+    out[i] = v;
+  }
 }
 
 function dtypeOfTyped(data: TypedArray | ArrayBufferView): DType {
@@ -84,8 +100,9 @@ function flattenNested(data: NestedArray): { shape: number[]; flat: number[]; bo
 
 /**
  * A tensor from nested arrays (rectangular), a number, or a typed array with its shape (as an
- * option or as the second argument). Numbers give float32 unless `dtype` says otherwise; booleans
- * give bool.
+ * option or as the second argument). As in PyTorch, integer values give int32 (usable as class
+ * targets and indices), any fractional value gives float32, booleans give bool; `dtype` overrides,
+ * and `requiresGrad` implies float32.
  * @example
  * tensor([[1, 2], [3, 4]])
  * tensor(ids, { dtype: 'int32' })
@@ -100,10 +117,10 @@ export function tensor(data: NestedArray | TypedArray, shapeOrOptions: Shape | (
     return fromArray(typed, shape, { ...options, dtype: options.dtype ?? dtypeOfTyped(typed) });
   }
   const { shape, flat, bools } = flattenNested(data as NestedArray);
-  if (options.shape && numel(options.shape) === flat.length) {
-    return fromArray(flat, options.shape, { ...options, dtype: options.dtype ?? (bools ? 'bool' : 'float32') });
-  }
-  return fromArray(flat, shape, { ...options, dtype: options.dtype ?? (bools ? 'bool' : 'float32') });
+  const int32Like = flat.length > 0 && flat.every((v) => Number.isInteger(v) && v >= -2147483648 && v <= 2147483647);
+  const inferred: DType = bools ? 'bool' : !options.requiresGrad && int32Like ? 'int32' : 'float32';
+  const target = options.shape && numel(options.shape) === flat.length ? options.shape : shape;
+  return fromArray(flat, target, { ...options, dtype: options.dtype ?? inferred });
 }
 
 const fillKernel: Kernel<{ value: number }> = {
@@ -127,20 +144,52 @@ export function full(shape: Shape, value: number | boolean, options: TensorOptio
   checkShape('full', shape);
   const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
   assertDType(dtype, 'full');
-  const v = typeof value === 'boolean' ? Number(value) : value;
+  const v = checkedScalar('full', typeof value === 'boolean' ? Number(value) : value, dtype);
   const [t] = runKernel(fillKernel, [], [{ shape, dtype }], { value: v }, deviceOf(options));
   return finish(t!, options);
 }
 
-/** @example zeros([2, 3], { dtype: 'float64' }) */
-export const zeros = (shape: Shape, options: TensorOptions = {}) => full(shape, 0, options);
-export const ones = (shape: Shape, options: TensorOptions = {}) => full(shape, 1, options);
-/** Same as `zeros` (JS memory is always initialised). */
-export const empty = (shape: Shape, options: TensorOptions = {}) => full(shape, 0, options);
+/**
+ * A shape given the way PyTorch users write it: `(2, 3)`, `([2, 3])`, either followed by options.
+ */
+export type ShapeArgs = [shape: Shape, options?: TensorOptions] | number[] | [...dims: number[], options: TensorOptions];
+
+/** Split creation-function arguments into a shape and options. */
+export function shapeArgs(op: string, args: readonly unknown[]): [Shape, TensorOptions] {
+  let options: TensorOptions = {};
+  let rest = args;
+  const last = args[args.length - 1];
+  if (last !== undefined && typeof last === 'object' && !Array.isArray(last)) {
+    options = last as TensorOptions;
+    rest = args.slice(0, -1);
+  }
+  if (rest.length === 1 && Array.isArray(rest[0])) return [rest[0] as Shape, options];
+  if (rest.every((d) => typeof d === 'number')) return [rest as Shape, options];
+  throw new Error(`${op}: expected a shape as numbers (${op}(2, 3)) or an array (${op}([2, 3])), optionally followed by options, got (${rest.map((a) => JSON.stringify(a)).join(', ')})`);
+}
+
+/** Zeros of a shape. @example zeros(2, 3); zeros([2, 3], { dtype: 'float64' }) */
+export function zeros(...args: ShapeArgs): Tensor {
+  const [shape, options] = shapeArgs('zeros', args);
+  return full(shape, 0, options);
+}
+/** Ones of a shape. @example ones(2, 3); ones([4], { device: 'gpu' }) */
+export function ones(...args: ShapeArgs): Tensor {
+  const [shape, options] = shapeArgs('ones', args);
+  return full(shape, 1, options);
+}
+/** Same as `zeros` (memory is always initialised). @example empty(2, 3) */
+export function empty(...args: ShapeArgs): Tensor {
+  const [shape, options] = shapeArgs('empty', args);
+  return full(shape, 0, options);
+}
 
 const like = (x: Tensor, options: TensorOptions): TensorOptions => ({ dtype: x.dtype, device: x.device, ...options });
+/** `value` in the shape (and by default dtype and device) of `x`. @example fullLike(x, 7) */
 export const fullLike = (x: Tensor, value: number, options: TensorOptions = {}) => full(x.shape, value, like(x, options));
+/** Zeros shaped like `x`. @example zerosLike(x) */
 export const zerosLike = (x: Tensor, options: TensorOptions = {}) => full(x.shape, 0, like(x, options));
+/** Ones shaped like `x`. @example onesLike(x) */
 export const onesLike = (x: Tensor, options: TensorOptions = {}) => full(x.shape, 1, like(x, options));
 
 /**
@@ -245,12 +294,16 @@ function draw(op: string, shape: Shape, attrs: Omit<RandomAttrs, 'key'>, options
   return finish(t!, options);
 }
 
-/** Uniform [0, 1) from the seeded generator. @example manualSeed(0); rand([2, 3]) */
-export const rand = (shape: Shape, options: TensorOptions = {}) =>
-  draw('rand', shape, { kind: 'uniform', low: 0, high: 1 }, options, options.dtype ?? 'float32');
-/** Standard normal from the seeded generator. */
-export const randn = (shape: Shape, options: TensorOptions = {}) =>
-  draw('randn', shape, { kind: 'normal', low: 0, high: 1 }, options, options.dtype ?? 'float32');
+/** Uniform [0, 1) from the seeded generator. @example manualSeed(0); rand(2, 3) */
+export function rand(...args: ShapeArgs): Tensor {
+  const [shape, options] = shapeArgs('rand', args);
+  return draw('rand', shape, { kind: 'uniform', low: 0, high: 1 }, options, options.dtype ?? 'float32');
+}
+/** Standard normal from the seeded generator. @example randn([4, 8], { device: 'gpu' }) */
+export function randn(...args: ShapeArgs): Tensor {
+  const [shape, options] = shapeArgs('randn', args);
+  return draw('randn', shape, { kind: 'normal', low: 0, high: 1 }, options, options.dtype ?? 'float32');
+}
 /** Integers uniform in [low, high). @example randint(0, 10, [4]) */
 export function randint(low: number, high: number, shape: Shape, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
@@ -258,7 +311,9 @@ export function randint(low: number, high: number, shape: Shape, options: Tensor
   }
   return draw('randint', shape, { kind: 'int', low, high }, options, options.dtype ?? 'int32');
 }
+/** Uniform [0, 1) shaped like `x`. @example randLike(x) */
 export const randLike = (x: Tensor, options: TensorOptions = {}) => rand(x.shape, like(x, options));
+/** Standard normal shaped like `x`. @example randnLike(x) */
 export const randnLike = (x: Tensor, options: TensorOptions = {}) => randn(x.shape, like(x, options));
 
 /**

@@ -1,4 +1,4 @@
-import { isFloat } from '../dtype.ts';
+import { checkedScalar, isFloat } from '../dtype.ts';
 import { contiguousStrides, fmt, normalizeDim } from '../shape.ts';
 import type { CpuView, Kernel } from '../backend/types.ts';
 import { RowWalker } from '../backend/cpu/strided.ts';
@@ -216,6 +216,7 @@ export function maskedFill(x: Tensor, mask: TensorLike, value: TensorLike): Tens
   if (typeof mask === 'object' && mask.dtype !== 'bool') {
     throw new Error(`maskedFill: mask must be a bool tensor (e.g. mask.eq(0)), got ${mask.dtype}`);
   }
-  const filled = where(mask, typeof value === 'object' ? value.to(x.dtype) : value, x);
+  const fill = typeof value === 'object' ? value.to(x.dtype) : typeof value === 'number' ? checkedScalar('maskedFill', value, x.dtype) : value;
+  const filled = where(mask, fill, x);
   return filled.dtype === x.dtype ? filled : filled.to(x.dtype);
 }

@@ -96,9 +96,55 @@ export function reduce(op: ReduceOp, x: Tensor, dim: number | readonly number[] 
 
 /** Sum over `dim` (a dim, a list, or all). @example x.sum(-1, true) */
 export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('sum', x, dim, keepdim);
-/** Largest values over `dim` (values only, like `amax`; ties share the gradient). */
-export const max = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('max', x, dim, keepdim);
-export const min = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('min', x, dim, keepdim);
+/**
+ * Largest values over `dim` (one, several, or all), values only; tied maxima share the gradient.
+ * @example amax(x, -1, true)
+ */
+export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('max', x, dim, keepdim);
+/** Smallest values over `dim` (one, several, or all), values only. @example amin(x, [0, 1]) */
+export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false) => reduce('min', x, dim, keepdim);
+
+/** The result of `max(x, dim)` / `min(x, dim)`: the extreme values and their (int32) indices. */
+export interface ValuesAndIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+function extremeAlong(kind: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesAndIndices {
+  const indices = argReduce(kind, x, dim, true);
+  const d = x.ndim === 0 ? 0 : normalizeDim(kind, dim, x.ndim);
+  // the gradient goes to the chosen index only, as in PyTorch
+  const values = x.ndim === 0 ? x.clone() : x.gather(d, indices);
+  if (keepdim || x.ndim === 0) return { values, indices };
+  const squeezedValues = values.squeeze(d);
+  const squeezedIndices = indices.squeeze(d);
+  values.dispose();
+  indices.dispose();
+  return { values: squeezedValues, indices: squeezedIndices };
+}
+
+/**
+ * The largest element (`max(x)`), or the largest values along `dim` with their indices, as
+ * PyTorch's `torch.max(x, dim)`. For several dims at once, values only, see `amax`.
+ * @example const { values, indices } = max(logits, -1);
+ */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesAndIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesAndIndices {
+  if (dim === undefined) return reduce('max', x, undefined, false);
+  return extremeAlong('max', x, dim, keepdim);
+}
+
+/**
+ * The smallest element (`min(x)`), or the smallest values along `dim` with their indices.
+ * @example const { values, indices } = min(distances, 1);
+ */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesAndIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesAndIndices {
+  if (dim === undefined) return reduce('min', x, undefined, false);
+  return extremeAlong('min', x, dim, keepdim);
+}
 
 /** Mean over `dim`; integers are averaged as float32. */
 export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {

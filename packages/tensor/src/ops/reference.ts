@@ -17,7 +17,7 @@ import { noGrad } from '../autograd/mode.ts';
 export function softmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('softmax', dim, x.ndim);
   const xf = isFloat(x.dtype) ? x : x.to('float32');
-  const shifted = xf.sub(noGrad(() => xf.max(d, true)));
+  const shifted = xf.sub(noGrad(() => xf.amax(d, true)));
   const e = shifted.exp();
   return e.div(e.sum(d, true));
 }
@@ -26,7 +26,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('logSoftmax', dim, x.ndim);
   const xf = isFloat(x.dtype) ? x : x.to('float32');
-  const shifted = xf.sub(noGrad(() => xf.max(d, true)));
+  const shifted = xf.sub(noGrad(() => xf.amax(d, true)));
   return shifted.sub(shifted.exp().sum(d, true).log());
 }
 

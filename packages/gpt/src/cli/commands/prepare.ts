@@ -1,4 +1,5 @@
-import { prepareCorpus, ProgressLine, formatBytes, formatCount, formatDuration } from '@llmts/data';
+import { prepareCorpus } from '@llmts/data';
+import { ProgressLine, formatBytes, formatCount, formatDuration } from '@llmts/data/internal';
 import type { CommandSpec } from '../args.ts';
 
 export const prepareCommand: CommandSpec = {

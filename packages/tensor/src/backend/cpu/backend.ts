@@ -47,8 +47,33 @@ function makeStorage(dtype: DType, length: number, zero: boolean): CpuStorage {
 export function cpuView(view: View): CpuView {
   const s = view.storage as CpuStorage;
   if (s.freed) throw new Error('tensor: used after dispose() (its storage was freed)');
-  if (s.pending) throw new Error("to('cpu'): this tensor's values are still on their way from the GPU; await t.ready() (or use await t.toAsync('cpu')) before computing with it on the CPU");
+  if (s.pending) throw new Error("to('cpu'): this tensor's values are still on their way from the GPU; await t.ready() (or use await t.toAsync('cpu')) before reading it synchronously");
   return { data: s.data, shape: view.shape, strides: view.strides, offset: view.offset, dtype: view.dtype, ptr: s.ptr };
+}
+
+/** The values still arriving for any of these storages (GPU readbacks, or kernels waiting on them). */
+function pendingOf(storages: readonly Storage[]): Promise<void>[] {
+  const waits: Promise<void>[] = [];
+  for (const s of storages) {
+    const p = (s as CpuStorage).pending;
+    if (p) waits.push(p);
+  }
+  return waits;
+}
+
+/**
+ * Run `work` once `waits` settle, keeping `inputs` (the storages it reads and writes) alive until
+ * then; `targets` are pending until it has run. This is how CPU ops on a tensor just moved from the GPU wait for its values instead of
+ * failing: the op returns at once and its result is pending in turn.
+ */
+function defer(waits: Promise<void>[], inputs: readonly Storage[], targets: readonly CpuStorage[], work: () => void): void {
+  for (const s of inputs) s.refs++;
+  const done = Promise.all(waits).then(work).finally(() => {
+    for (const s of inputs) if (--s.refs <= 0) cpuBackend.free(s);
+    for (const t of targets) if (t.pending === done) t.pending = null;
+  });
+  done.catch(() => {}); // the error surfaces where the values are read
+  for (const t of targets) t.pending = done;
 }
 
 /** Contiguous copy of a strided view into a fresh array of the same dtype. */
@@ -115,16 +140,19 @@ export const cpuBackend: Backend = {
 
   exec<A>(kernel: Kernel<A>, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A): Storage[] {
     const outs = outputs.map((o) => makeStorage(o.dtype, numel(o.shape), kernel.zeroInit === true));
-    kernel.cpu(outs.map((s) => s.data), inputs.map(cpuView), attrs, outputs);
+    const run = () => kernel.cpu(outs.map((s) => s.data), inputs.map(cpuView), attrs, outputs);
+    const waits = pendingOf(inputs.map((v) => v.storage));
+    if (waits.length === 0) run();
+    else defer(waits, [...inputs.map((v) => v.storage), ...outs], outs, run);
     return outs;
   },
 
   execInPlace<A>(kernel: Kernel<A>, inputs: readonly View[], targets: readonly Storage[], attrs: A): void {
-    const arrays = targets.map((t) => {
-      if (t.freed) throw new Error(`${kernel.name}: target used after dispose()`);
-      return (t as CpuStorage).data;
-    });
-    kernel.cpu(arrays, inputs.map(cpuView), attrs, targets.map((t) => ({ shape: [t.length], dtype: t.dtype })));
+    for (const t of targets) if (t.freed) throw new Error(`${kernel.name}: target used after dispose()`);
+    const run = () => kernel.cpu(targets.map((t) => (t as CpuStorage).data), inputs.map(cpuView), attrs, targets.map((t) => ({ shape: [t.length], dtype: t.dtype })));
+    const waits = pendingOf([...inputs.map((v) => v.storage), ...targets]);
+    if (waits.length === 0) run();
+    else defer(waits, [...inputs.map((v) => v.storage), ...targets], targets as CpuStorage[], run);
   },
 
   async sync() {},

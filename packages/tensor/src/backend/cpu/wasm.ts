@@ -80,7 +80,7 @@ class ThreadPool {
     this.args = new Float64Array(rt.memory.buffer, ptr + 64, 24);
     this.ctrl.fill(0);
     this.names = Object.keys(rt.exports).filter((k) => typeof rt.exports[k] === 'function').sort();
-    const script = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+    const script = fileURLToPath(new URL('../../../wasm/worker.mjs', import.meta.url));
     for (let tid = 1; tid < threads; tid++) {
       const w = new Worker(script, { workerData: { module: rt.module, memory: rt.memory, ctrlPtr: ptr, tid, generation: 0 } });
       w.unref();

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
 import type { Backend, GpuBindingRef, GpuCaps, GpuDispatch, GpuKernelContext, Kernel, OutputSpec, Storage, View } from '../types.ts';

@@ -1,8 +1,13 @@
+/// <reference types="@webgpu/types" />
 /**
- * Opening Dawn: the instance (with toggles from options or LLMTS_DAWN_FLAGS), an adapter, and a
- * device that asks for the adapter's own limits (the defaults cap storage bindings at 128 MiB,
- * which is why large matmuls failed silently) and for shader-f16 / subgroups when offered.
+ * Opening WebGPU: `navigator.gpu` in a browser, Dawn (the optional `webgpu` package) in Node, with
+ * toggles from options or LLMTS_DAWN_FLAGS; an adapter; and a device that asks for the adapter's
+ * own limits (the defaults cap storage bindings at 128 MiB) and for shader-f16 / subgroups /
+ * timestamps when offered. Nothing is written to `globalThis`.
  */
+import { quiet, setting } from '../../env/env.ts';
+
+/** How to open the GPU. */
 export interface WebGPUOptions {
   /**
    * Dawn instance toggles, e.g. `enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia`
@@ -21,29 +26,37 @@ export interface OpenedDevice {
 }
 
 export function dawnFlagsFromEnv(): string[] {
-  const raw = process.env.LLMTS_DAWN_FLAGS ?? '';
-  return raw.split(/[\s;]+/).filter((s) => s.length > 0);
+  return (setting('LLMTS_DAWN_FLAGS') ?? '').split(/[\s;]+/).filter((s) => s.length > 0);
 }
 
 let gpuInstance: GPU | null = null;
 
 async function instance(flags: string[]): Promise<GPU> {
   if (gpuInstance !== null) return gpuInstance;
-  const webgpu = await import('webgpu');
-  Object.assign(globalThis, webgpu.globals);
+  const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (browserGpu !== undefined) return (gpuInstance = browserGpu);
+  let webgpu: { create(flags: string[]): GPU };
+  try {
+    webgpu = (await import('webgpu')) as { create(flags: string[]): GPU };
+  } catch (e) {
+    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
+    throw new Error(missing ? "the optional peer dependency 'webgpu' (Dawn) is not installed: npm install webgpu" : `the webgpu (Dawn) module failed to load: ${(e as Error).message}`);
+  }
   gpuInstance = webgpu.create(flags);
   return gpuInstance;
 }
 
-/** Open an adapter and device, or return null with the reason when there is none. */
+/** Open an adapter and device, or return the reason when there is none. */
 export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDevice | { error: string }> {
   let gpu: GPU;
   try {
     gpu = await instance(options.dawnFlags ?? dawnFlagsFromEnv());
   } catch (e) {
-    return { error: `the webgpu (Dawn) module failed to load: ${(e as Error).message}` };
+    return { error: (e as Error).message };
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  // Dawn prints adapter warnings (lavapipe's descriptor limits) straight to stderr: hide them when asked
+  const adapter = await (quiet() ? withoutNativeStderr(() => gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }))
+    : gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }));
   if (adapter === null) return { error: 'no WebGPU adapter was found (no Vulkan driver? on Debian, scripts/install-lavapipe.sh installs a software one)' };
   const wanted: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
@@ -68,4 +81,42 @@ export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDev
     software,
     features: { f16: device.features.has('shader-f16'), subgroups: device.features.has('subgroups'), timestamps: device.features.has('timestamp-query') },
   };
+}
+
+/**
+ * Run `fn` with file descriptor 2 pointed at /dev/null, so native code's direct writes to stderr
+ * vanish. Node has no dup2, so this closes fd 2 and reopens it (the lowest free descriptor), which
+ * is only safe where reopening gives an equivalent target: Linux, with stderr a pipe or a
+ * character device (terminal, /dev/null). Anything else (a regular file, whose offset a reopen
+ * would lose; a socket; another platform) runs `fn` untouched.
+ */
+async function withoutNativeStderr<T>(fn: () => Promise<T>): Promise<T> {
+  const proc = (globalThis as { process?: { platform?: string } }).process;
+  if (proc?.platform !== 'linux') return fn();
+  const fs = await import('node:fs');
+  let saved = -1;
+  try {
+    const st = fs.fstatSync(2);
+    if (!st.isFIFO() && !st.isCharacterDevice()) return await fn();
+    saved = fs.openSync('/proc/self/fd/2', 'w');
+  } catch {
+    return fn();
+  }
+  const pointFd2At = (path: string): boolean => {
+    fs.closeSync(2);
+    const fd = fs.openSync(path, 'w');
+    if (fd === 2) return true;
+    fs.closeSync(fd); // another thread took fd 2 in the gap: leave it, stderr stays closed
+    return false;
+  };
+  if (!pointFd2At('/dev/null')) {
+    fs.closeSync(saved);
+    return fn();
+  }
+  try {
+    return await fn();
+  } finally {
+    pointFd2At(`/proc/self/fd/${saved}`);
+    fs.closeSync(saved);
+  }
 }

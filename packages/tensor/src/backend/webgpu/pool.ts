@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * Size-class buffer pool: freed buffers wait in a bucket of their class and are handed out again
  * instead of being destroyed. Reuse is safe without waiting for the GPU because every use of a

@@ -1,0 +1,25 @@
+/**
+ * @llmts/tensor/internal — the pieces the other @llmts packages and the test suites build on:
+ * backends and kernels, the op table and reference compositions, optimizer kernels, safetensors
+ * and atomic-write helpers, host-side random draws. Not a stable API: it changes with the packages.
+ */
+export type { Backend, Storage, View, Kernel } from './backend/types.ts';
+export { registerBackend, getBackend } from './backend/registry.ts';
+export { initWebGPU, webgpuBackend } from './init.ts';
+export { numel } from './shape.ts';
+export { randomInts, randomUniform } from './random.ts';
+export { sumToShape } from './autograd/sum-to-shape.ts';
+export { fromArray, toAsync } from './ops/create.ts';
+export { unary } from './ops/unary.ts';
+export { binary } from './ops/binary.ts';
+/** The compositions the fused kernels are tested against (softmax, logSoftmax, layerNorm, gelu, crossEntropy). */
+export * as reference from './ops/reference.ts';
+export { primitives } from './ops/table.ts';
+export type { PrimOp, PrimInfo, Family, DifferentiableOp } from './ops/table.ts';
+export { assertClose, compareArrays } from './testing/allclose.ts';
+export { adamUpdate_, sgdUpdate_ } from './ops/optim.ts';
+export type { AdamHyper, SgdHyper } from './ops/optim.ts';
+export { encodeSafetensors, parseHeader } from './io/safetensors.ts';
+export { writeFileAtomic } from './io/atomic.ts';
+export { setWasmKernels, wasmVariant } from './backend/cpu/wasm.ts';
+export { noticeOnce, setting } from './env/env.ts';
