@@ -13,24 +13,32 @@ export interface SamplingOptions {
   topP?: number;
 }
 
+/** Throw with the option at fault when sampling options are out of range. */
 export function checkSampling(o: SamplingOptions): void {
   if (o.temperature !== undefined && !(o.temperature >= 0)) throw new Error(`sampling: temperature must be >= 0, got ${o.temperature}`);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw new Error(`sampling: topK must be a positive integer, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`sampling: topP must be in (0, 1], got ${o.topP}`);
 }
 
-/** Index of the largest value (the first on ties). */
+/** Index of the largest value (the first on ties). @example argmaxOf([1, 3, 2]) // 1 */
 export function argmaxOf(row: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
   return best;
 }
 
-/** Next-token probabilities after temperature, top-k and top-p (zeros outside the kept set). */
+/**
+ * Next-token probabilities after temperature, top-k and top-p (zeros outside the kept set).
+ * @example nextTokenProbs(logits, { temperature: 0.8, topK: 50 })
+ */
 export function nextTokenProbs(logits: ArrayLike<number>, o: SamplingOptions): Float64Array {
   const t = o.temperature ?? 1;
   const n = logits.length;
-  const scaled = Float64Array.from(logits, (v) => v / t);
+  let top = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i]! > top) top = logits[i]!;
+  if (top === -Infinity || Number.isNaN(top)) throw new Error(`sampling: no finite logit to sample from (largest is ${top})`);
+  // shift before dividing: a tiny temperature then sharpens towards greedy instead of overflowing
+  const scaled = Float64Array.from(logits, (v) => (v - top) / t);
   let keep: number[] | null = null;
   if (o.topK !== undefined && o.topK < n) {
     const order = [...scaled.keys()].sort((a, b) => scaled[b]! - scaled[a]! || a - b);
@@ -60,7 +68,7 @@ export function nextTokenProbs(logits: ArrayLike<number>, o: SamplingOptions): F
   return probs;
 }
 
-/** Draw the next token of each row of (rows × V) logits. */
+/** Draw the next token of each row of (rows × V) logits. @example sampleRows(logits, 1, { temperature: 0 }) */
 export function sampleRows(logits: ArrayLike<number>, rows: number, o: SamplingOptions): number[] {
   const V = logits.length / rows;
   const out: number[] = [];

@@ -7,10 +7,10 @@
  * renamed into place, and the old one removed. If a crash lands between the two renames, loading
  * `<dir>` finds `<dir>.previous` and uses it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadSafetensors, type Device, type Tensor } from '@llmts/tensor';
-import { encodeSafetensors, writeFileAtomic } from '@llmts/tensor/internal';
+import { encodeSafetensors, processAlive, writeFileAtomic } from '@llmts/tensor/internal';
 import type { Module } from './module.ts';
 import type { Optimizer, OptimizerState } from './optim/optimizer.ts';
 
@@ -44,6 +44,26 @@ function dedupe(state: Record<string, Tensor>): { tensors: Record<string, Tensor
 }
 
 /**
+ * Remove what saves killed half-way left in `dir`: `<name>.tmp-<pid>` folders and
+ * `.<name>.tmp-<pid>-<random>` files whose process is no longer running (`only` limits it to one
+ * name). Returns the names removed.
+ * @example removeStaleTemps('runs/shk') // after a trainer was killed mid-save
+ */
+export function removeStaleTemps(dir: string, only?: string): string[] {
+  if (!existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const m = /^\.?(.*)\.tmp-(\d+)(-[a-z0-9]+)?$/.exec(name);
+    if (m === null || (only !== undefined && m[1] !== only)) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
  * Write a checkpoint directory atomically (see the file comment).
  * @example await saveCheckpoint('out/best', { model, config, optimizer, state: { iter, bestVal } });
  */
@@ -51,6 +71,7 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   const target = resolve(dir);
   mkdirSync(dirname(target), { recursive: true });
   const tmp = `${target}.tmp-${process.pid}`;
+  removeStaleTemps(dirname(target), basename(target));
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   try {

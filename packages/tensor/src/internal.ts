@@ -20,6 +20,6 @@ export { assertClose, compareArrays } from './testing/allclose.ts';
 export { adamUpdate_, sgdUpdate_ } from './ops/optim.ts';
 export type { AdamHyper, SgdHyper } from './ops/optim.ts';
 export { encodeSafetensors, parseHeader } from './io/safetensors.ts';
-export { writeFileAtomic } from './io/atomic.ts';
+export { writeFileAtomic, processAlive } from './io/atomic.ts';
 export { setWasmKernels, wasmVariant } from './backend/cpu/wasm.ts';
 export { noticeOnce, setting } from './env/env.ts';

@@ -13,6 +13,8 @@ export interface FlagSpec {
   required?: boolean;
   min?: number;
   max?: number;
+  /** Exclusive upper bound. */
+  below?: number;
 }
 
 export interface CommandSpec {
@@ -27,6 +29,7 @@ export type ParsedArgs = Record<string, string | number | boolean | undefined>;
 
 export class UsageError extends Error {}
 
+/** Parse `argv` against a command's flags; 'help' when --help was asked for. */
 export function parseArgs(cmd: CommandSpec, argv: readonly string[]): ParsedArgs | 'help' {
   const out: ParsedArgs = {};
   const byName = new Map(cmd.flags.map((f) => [f.name, f]));
@@ -42,6 +45,7 @@ export function parseArgs(cmd: CommandSpec, argv: readonly string[]): ParsedArgs
     let raw: string;
     if (spec.type === 'boolean') {
       if (eq >= 0) raw = arg.slice(eq + 1);
+      else if (BOOLEAN_WORDS.has((argv[i + 1] ?? '').toLowerCase())) raw = argv[++i]!;
       else { out[name] = true; continue; }
     } else if (eq >= 0) raw = arg.slice(eq + 1);
     else {
@@ -59,20 +63,25 @@ export function parseArgs(cmd: CommandSpec, argv: readonly string[]): ParsedArgs
   return out;
 }
 
+const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0']);
+/** Plain decimal numbers only: no hex (0x10), binary, Infinity or empty strings, which Number() accepts. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function convert(cmd: string, spec: FlagSpec, raw: string): string | number | boolean {
   const bad = (what: string) => new UsageError(`llmts ${cmd}: --${spec.name} ${what}, got '${raw}'`);
   switch (spec.type) {
     case 'boolean':
-      if (raw === 'true' || raw === '1') return true;
-      if (raw === 'false' || raw === '0') return false;
+      if (raw.toLowerCase() === 'true' || raw === '1') return true;
+      if (raw.toLowerCase() === 'false' || raw === '0') return false;
       throw bad('must be true or false');
     case 'number':
     case 'int': {
       const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw bad(spec.type === 'int' ? 'must be an integer' : 'must be a number');
-      if (spec.type === 'int' && !Number.isInteger(v)) throw bad('must be an integer');
+      if (!DECIMAL.test(raw.trim()) || !Number.isFinite(v)) throw bad(spec.type === 'int' ? 'must be an integer' : 'must be a number');
+      if (spec.type === 'int' && !Number.isSafeInteger(v)) throw bad(`must be an integer${Number.isInteger(v) ? ` of at most ${Number.MAX_SAFE_INTEGER}` : ''}`);
       if (spec.min !== undefined && v < spec.min) throw bad(`must be >= ${spec.min}`);
       if (spec.max !== undefined && v > spec.max) throw bad(`must be <= ${spec.max}`);
+      if (spec.below !== undefined && v >= spec.below) throw bad(`must be < ${spec.below}`);
       return v;
     }
     case 'string':

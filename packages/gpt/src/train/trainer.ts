@@ -5,7 +5,7 @@
  * plots. All randomness (batches, dropout) comes from one seeded generator whose state is saved,
  * so `resume` continues the very same run.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDefaultDevice, hasBackend, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend, initWebGPU } from '@llmts/tensor/internal';
@@ -16,6 +16,8 @@ import { GPT } from '../model.ts';
 import type { GPTConfig } from '../config.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotPng, plotSvg, type Series } from './plot.ts';
+import { claimOutDir } from './run-dir.ts';
+import { checkSameCorpus, corpusFingerprint, readSavedRun } from './resume.ts';
 
 export interface TrainOptions {
   preset: string | Preset;
@@ -28,6 +30,8 @@ export interface TrainOptions {
   device?: Device;
   /** Continue from outDir/last (model, optimizer, iteration, RNG state). */
   resume?: boolean;
+  /** Start afresh in an outDir that already holds a run, replacing it (otherwise that is an error). */
+  force?: boolean;
   /** Draw the progress line on stderr (default true). */
   progress?: boolean;
   /** Called with every log entry (also written to outDir/log.jsonl). */
@@ -93,6 +97,11 @@ export function writePlots(outDir: string, history: readonly LogEntry[], title: 
   writeFileSync(join(outDir, 'loss.png'), plotPng(series));
 }
 
+/** Stop a run whose loss stopped being a number: nothing more is saved, best/ keeps the last good model. */
+function diverged(iter: number, what: string): never {
+  throw new Error(`train: diverged at iteration ${iter}: ${what}; nothing was saved past the last finite evaluation (try a lower --learning-rate, a --warmup-iters, or --grad-clip)`);
+}
+
 /**
  * Train a GPT on a prepared corpus.
  * @example await train({ preset: 'shakespeare-char', dataDir: 'runs/data', outDir: 'runs/sc', device: 'gpu' });
@@ -102,9 +111,19 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const device = o.device ?? getDefaultDevice();
   if (device === 'gpu' && !hasBackend('gpu')) await initWebGPU();
   const ds = TokenDataset.open(o.dataDir);
-  mkdirSync(o.outDir, { recursive: true });
+  const release = claimOutDir(o.outDir, { resume: o.resume === true, force: o.force === true });
+  try {
+    return await runTraining(o, preset, device, ds);
+  } finally {
+    release();
+    ds.close();
+  }
+}
+
+async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: TokenDataset): Promise<TrainResult> {
   const lastDir = join(o.outDir, 'last');
   const bestDir = join(o.outDir, 'best');
+  const corpus = corpusFingerprint(ds.meta);
   let tc: TrainConfig = { ...preset.train, ...(o.train ?? {}) };
   let modelConfig: Partial<GPTConfig> = { ...preset.model, ...(o.model ?? {}), vocabSize: ds.vocabSize };
   let state: RunState;
@@ -112,10 +131,18 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (o.resume) {
     if (!existsSync(lastDir) && !existsSync(`${lastDir}.previous`)) throw new Error(`train --resume: no checkpoint to resume in ${lastDir}`);
     resumeFrom = loadCheckpoint(lastDir, { device });
-    const saved = resumeFrom.state as unknown as RunState & { train: TrainConfig };
+    const stateFile = join(resumeFrom.dir, 'state.json');
+    const saved = readSavedRun(resumeFrom.state, stateFile);
+    const savedPreset = resumeFrom.config.preset;
+    if (savedPreset !== undefined && savedPreset !== preset.name) throw new Error(`train --resume: the run in ${o.outDir} was trained with --preset ${String(savedPreset)}, not ${preset.name}`);
+    if (resumeFrom.optimizerState === null) throw new Error(`train --resume: ${join(resumeFrom.dir, 'optimizer.safetensors')} is missing, so AdamW's moments are lost and the run cannot continue exactly (start again with --force)`);
+    checkSameCorpus(saved.corpus, corpus, o.dataDir);
     modelConfig = resumeFrom.config.model as Partial<GPTConfig>;
+    for (const [key, value] of Object.entries(o.model ?? {})) {
+      if ((modelConfig as Record<string, unknown>)[key] !== value) throw new Error(`train --resume: the run's model has ${key} ${JSON.stringify((modelConfig as Record<string, unknown>)[key])}; a resumed run keeps its model, so ${key} ${JSON.stringify(value)} cannot apply`);
+    }
     tc = { ...saved.train, ...(o.train ?? {}) };
-    state = { iter: saved.iter, bestVal: saved.bestVal, rng: saved.rng, trainedSeconds: saved.trainedSeconds, history: saved.history ?? [] };
+    state = { iter: saved.iter, bestVal: saved.bestVal, rng: saved.rng, trainedSeconds: saved.trainedSeconds, history: saved.history };
   } else {
     manualSeed(tc.seed);
     state = { iter: 0, bestVal: Infinity, rng: getRngState(), trainedSeconds: 0, history: [] };
@@ -125,7 +152,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
   if (resumeFrom) {
     model.loadStateDict(resumeFrom.modelState);
-    if (resumeFrom.optimizerState) optimizer.loadStateDict(resumeFrom.optimizerState);
+    optimizer.loadStateDict(resumeFrom.optimizerState!);
     setRngState(state.rng);
   }
   const lrAt = tc.decayLr
@@ -143,11 +170,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const tokenizerFile = existsSync(join(o.dataDir, 'tokenizer.json')) ? readFileSync(join(o.dataDir, 'tokenizer.json'), 'utf8') : JSON.stringify(ds.meta.tokenizer);
   const save = async (dir: string) => {
+    const trainedSeconds = state.trainedSeconds + (Date.now() - runStart) / 1000;
     await saveCheckpoint(dir, {
       model,
       optimizer,
       config: { model: model.config, preset: preset.name },
-      state: { ...state, rng: getRngState(), train: tc, dataDir: o.dataDir } as unknown as Record<string, unknown>,
+      state: { ...state, trainedSeconds, rng: getRngState(), train: tc, dataDir: o.dataDir, corpus } as unknown as Record<string, unknown>,
       files: { 'tokenizer.json': tokenizerFile },
       metadata: { preset: preset.name },
     });
@@ -168,6 +196,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if ((iter % tc.evalInterval === 0 || iter >= tc.maxIters) && iter !== evaluatedAt) {
       const t0 = Date.now();
       lastEval = await estimateLoss(model, ds, { batchSize: tc.batchSize, iters: tc.evalIters, device });
+      if (!Number.isFinite(lastEval.train) || !Number.isFinite(lastEval.val)) diverged(iter, `the estimated loss is train ${lastEval.train}, val ${lastEval.val}`);
       log({ type: 'eval', iter, train: lastEval.train, val: lastEval.val, elapsed: state.trainedSeconds + (Date.now() - runStart) / 1000 });
       bar?.done(`iter ${iter}: train loss ${lastEval.train.toFixed(4)}, val loss ${lastEval.val.toFixed(4)}`);
       writePlots(o.outDir, state.history, `${preset.name} on ${ds.meta.vocabSize}-token vocabulary`);
@@ -195,6 +224,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     windowIters++;
     if (iter % tc.logInterval === 0) {
       const lossValue = await loss.item(); // the one readback of a logged step
+      if (!Number.isFinite(lossValue)) diverged(iter, `the training loss is ${lossValue}`);
       const now = Date.now();
       const msPerIter = (now - windowStart) / windowIters;
       trainMs += now - windowStart;
@@ -216,6 +246,5 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!existsSync(bestDir)) await save(bestDir);
   writePlots(o.outDir, state.history, `${preset.name} on ${ds.meta.vocabSize}-token vocabulary`);
   const msPerIter = itersTimed > 0 ? trainMs / itersTimed : NaN;
-  ds.close();
   return { iters: state.iter, bestVal: state.bestVal, finalTrain: lastEval.train, finalVal: lastEval.val, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, seconds, outDir: o.outDir, model };
 }

@@ -34,3 +34,14 @@ export function syncDir(dir: string): void {
     // some filesystems refuse fsync on directories; the rename itself is still atomic
   }
 }
+
+/** Whether a process with this pid is running (the owner of a lock or of a `*.tmp-<pid>` file). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

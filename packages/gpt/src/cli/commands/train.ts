@@ -1,43 +1,49 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Device } from '@llmts/tensor';
-import { commonFlags, type CommandSpec } from '../args.ts';
+import { commonFlags, type CommandSpec, type FlagSpec } from '../args.ts';
 import { presets } from '../../presets.ts';
 import { train } from '../../train/trainer.ts';
+import { SETTINGS, readConfigFile, settingsFromFlags } from '../../train/settings.ts';
+
+/** One flag per model or optimizer setting, from the settings table. */
+const settingFlags: FlagSpec[] = SETTINGS.map((s) => ({
+  name: s.flag,
+  type: s.type,
+  help: s.help,
+  ...(s.min !== undefined ? { min: s.min } : {}),
+  ...(s.below !== undefined ? { below: s.below } : {}),
+}));
 
 export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'train a GPT on a prepared corpus, with checkpoints, logs and a loss plot',
-  usage: 'llmts train --preset NAME --data DIR --out DIR [--device gpu|cpu] [--max-iters N] [--eval-interval N] [--seed S] [--resume]',
+  usage: 'llmts train --preset NAME --data DIR --out DIR [--config FILE.json] [--n-layer N --n-embd N … any setting] [--device gpu|cpu] [--resume | --force]',
   flags: [
-    { name: 'preset', type: 'string', help: 'model and training setup', choices: Object.keys(presets), required: true },
+    { name: 'preset', type: 'string', help: 'model and training setup to start from', choices: Object.keys(presets), required: true },
     { name: 'data', type: 'string', help: 'a directory made by llmts prepare', required: true },
     { name: 'out', type: 'string', help: 'output directory (checkpoints best/ and last/, log.jsonl, loss.svg, loss.png)', required: true },
+    { name: 'config', type: 'string', help: 'a JSON file of settings applied on top of the preset (flag names, camelCase or nanoGPT snake_case keys); flags override it' },
     commonFlags.device,
-    { name: 'max-iters', type: 'int', help: 'training iterations', min: 0 },
-    { name: 'eval-interval', type: 'int', help: 'estimate train/val loss every N iterations', min: 1 },
-    { name: 'eval-iters', type: 'int', help: 'batches per split in each estimate', min: 1 },
-    { name: 'batch-size', type: 'int', help: 'sequences per micro-batch', min: 1 },
-    { name: 'grad-accum', type: 'int', help: 'micro-batches per optimizer step', min: 1 },
-    { name: 'learning-rate', type: 'number', help: 'peak learning rate', min: 0 },
-    { name: 'log-interval', type: 'int', help: 'print the training loss every N iterations', min: 1 },
-    { name: 'seed', type: 'int', help: 'random seed (data order, dropout, init)' },
+    ...settingFlags,
     { name: 'resume', type: 'boolean', help: 'continue the run saved in --out/last' },
+    { name: 'force', type: 'boolean', help: 'start a new run in an --out that already holds one, replacing it' },
   ],
   async run(a) {
     const data = String(a.data);
     if (!existsSync(join(data, 'meta.json'))) throw new Error(`train: --data ${data} is not a prepared corpus (no meta.json); run llmts prepare first`);
-    const overrides: Record<string, number> = {};
-    const map: Record<string, string> = { 'max-iters': 'maxIters', 'eval-interval': 'evalInterval', 'eval-iters': 'evalIters', 'batch-size': 'batchSize', 'grad-accum': 'gradAccumSteps', 'learning-rate': 'learningRate', 'log-interval': 'logInterval', seed: 'seed' };
-    for (const [flag, key] of Object.entries(map)) if (a[flag] !== undefined) overrides[key] = Number(a[flag]);
-    if (overrides.maxIters !== undefined && a['max-iters'] !== undefined && overrides.lrDecayIters === undefined) overrides.lrDecayIters = overrides.maxIters;
+    if (a.resume === true && a.force === true) throw new Error('train: --resume continues the run in --out and --force replaces it; give one');
+    const fromFile = a.config !== undefined ? readConfigFile(String(a.config)) : undefined;
+    const settings = settingsFromFlags(a, fromFile);
     const result = await train({
       preset: String(a.preset),
       dataDir: data,
       outDir: String(a.out),
       device: a.device as Device | undefined,
       resume: a.resume === true,
-      train: overrides,
+      force: a.force === true,
+      train: settings.train,
+      model: settings.model,
     });
     process.stderr.write(`train: ${result.iters} iterations in ${result.seconds.toFixed(1)} s (${result.msPerIter.toFixed(1)} ms/iter); final train ${result.finalTrain.toFixed(4)}, val ${result.finalVal.toFixed(4)}, best val ${result.bestVal.toFixed(4)} -> ${result.outDir}\n`);
     return 0;
