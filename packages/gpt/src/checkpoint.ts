@@ -21,10 +21,17 @@ export function resolveModelDir(path: string): string {
 export function loadGPT(path: string, options: { device?: Device } = {}): { model: GPT; tokenizer: Tokenizer; config: GPTConfig; dir: string } {
   const dir = resolveModelDir(path);
   const device = options.device ?? getDefaultDevice();
-  const ck = loadCheckpoint(dir, { device });
+  const ck = loadCheckpoint(dir, { device, optimizer: false });
   const config = (ck.config.model ?? ck.config) as GPTConfig;
   const model = new GPT(config, { device });
-  model.loadStateDict(ck.modelState);
+  try {
+    model.loadStateDict(ck.modelState);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    for (const t of Object.values(ck.modelState)) t.dispose();
+  }
   model.eval();
   const tokPath = join(ck.dir, 'tokenizer.json');
   const tokenizer = existsSync(tokPath) ? loadTokenizer(tokPath) : tokenizerFromJSON((ck.config.tokenizer ?? { type: 'gpt2' }) as TokenizerJSON);

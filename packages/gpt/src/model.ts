@@ -145,7 +145,10 @@ export class GPT extends Module {
     const c = (this.config = makeConfig(config));
     this.transformer = new Transformer(c, options.device);
     this.lm_head = new Linear(c.nEmbd, c.vocabSize, { bias: false, device: options.device });
-    if (c.tiedEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
+    if (c.tiedEmbeddings) {
+      this.lm_head.weight.dispose(); // the head reads the token embedding instead
+      this.lm_head.weight = this.transformer.wte.weight;
+    }
     // GPT-2 init: N(0, 0.02) weights, zero biases, residual projections scaled by 1/sqrt(2·nLayer)
     for (const m of this.modules()) {
       if (m instanceof Linear) {

@@ -138,10 +138,12 @@ function readJson(path: string): Record<string, unknown> {
 }
 
 /**
- * Read a checkpoint directory (everything validated before any tensor is returned).
+ * Read a checkpoint directory (everything validated before any tensor is returned). The caller
+ * owns the returned tensors (dispose them once loaded into a model); `optimizer: false` skips the
+ * optimizer state.
  * @example const ck = loadCheckpoint('out/best', { device: 'gpu' }); model.loadStateDict(ck.modelState);
  */
-export function loadCheckpoint(dir: string, options: { device?: Device } = {}): LoadedCheckpoint {
+export function loadCheckpoint(dir: string, options: { device?: Device; optimizer?: boolean } = {}): LoadedCheckpoint {
   const at = resolveCheckpointDir(dir);
   const config = readJson(join(at, 'config.json'));
   const state = existsSync(join(at, 'state.json')) ? readJson(join(at, 'state.json')) : {};
@@ -152,7 +154,7 @@ export function loadCheckpoint(dir: string, options: { device?: Device } = {}): 
     tensors[alias] = tensors[owner]!;
   }
   let optimizerState: OptimizerState | null = null;
-  if (existsSync(join(at, 'optimizer.safetensors')) && state.optimizer) {
+  if (options.optimizer !== false && existsSync(join(at, 'optimizer.safetensors')) && state.optimizer) {
     const o = loadSafetensors(join(at, 'optimizer.safetensors'), { device: options.device });
     optimizerState = { tensors: o.tensors, meta: state.optimizer as OptimizerState['meta'] };
   }

@@ -2,14 +2,11 @@
  * Weight initialisation in place (the tensor keeps its identity), as `torch.nn.init`.
  * @example init.normal_(linear.weight, 0, 0.02)
  */
-import { noGrad, rand, randn, full, type Tensor } from '@llmts/tensor';
+import { noGrad, rand, randn, full, tidy, type Tensor } from '@llmts/tensor';
 
+/** Give `t` the values `make` builds; every temporary of `make` is freed. */
 function replace(t: Tensor, make: () => Tensor): Tensor {
-  noGrad(() => {
-    const v = make();
-    t.setData(v);
-    v.dispose();
-  });
+  tidy(() => noGrad(() => t.setData(make())));
   return t;
 }
 

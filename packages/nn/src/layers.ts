@@ -2,6 +2,14 @@ import { dropout, embedding, gelu, layerNorm, ones, softmax, zeros, empty, type 
 import { Module, Parameter } from './module.ts';
 import { kaimingUniform_, normal_, uniform_ } from './init.ts';
 
+/** A Parameter that takes over `t` (the temporary handle is released, its memory kept). */
+function own(t: Tensor): Parameter {
+  const p = new Parameter(t);
+  t.dispose();
+  return p;
+}
+
+/** Where a layer's parameters are made: device and dtype (float32 by default). */
 export interface FactoryOptions {
   device?: Device;
   dtype?: DType;
@@ -18,9 +26,9 @@ export class Linear extends Module {
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: FactoryOptions & { bias?: boolean } = {}) {
     super();
     const o = { device: options.device, dtype: options.dtype ?? 'float32' };
-    this.weight = new Parameter(empty([outFeatures, inFeatures], o));
+    this.weight = own(empty([outFeatures, inFeatures], o));
     kaimingUniform_(this.weight);
-    this.bias = options.bias === false ? null : new Parameter(empty([outFeatures], o));
+    this.bias = options.bias === false ? null : own(empty([outFeatures], o));
     if (this.bias) uniform_(this.bias, -1 / Math.sqrt(inFeatures), 1 / Math.sqrt(inFeatures));
   }
 
@@ -43,7 +51,7 @@ export class Embedding extends Module {
 
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: FactoryOptions = {}) {
     super();
-    this.weight = new Parameter(empty([numEmbeddings, embeddingDim], { device: options.device, dtype: options.dtype ?? 'float32' }));
+    this.weight = own(empty([numEmbeddings, embeddingDim], { device: options.device, dtype: options.dtype ?? 'float32' }));
     normal_(this.weight);
   }
 
@@ -68,8 +76,8 @@ export class LayerNorm extends Module {
     this.eps = options.eps ?? 1e-5;
     const o = { device: options.device, dtype: options.dtype ?? 'float32' };
     const affine = options.elementwiseAffine ?? true;
-    this.weight = affine ? new Parameter(ones(this.normalizedShape, o)) : null;
-    this.bias = affine && options.bias !== false ? new Parameter(zeros(this.normalizedShape, o)) : null;
+    this.weight = affine ? own(ones(this.normalizedShape, o)) : null;
+    this.bias = affine && options.bias !== false ? own(zeros(this.normalizedShape, o)) : null;
   }
 
   readonly eps: number;

@@ -1,4 +1,4 @@
-import { Tensor, keep, noGrad, type Device, type DType } from '@llmts/tensor';
+import { Tensor, keep, noGrad, tidy, type Device, type DType } from '@llmts/tensor';
 import { fmt } from './format.ts';
 
 /**
@@ -116,6 +116,19 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /**
+   * Free every parameter, gradient and buffer of this module and its children (the module is
+   * unusable afterwards).
+   * @example model.dispose()
+   */
+  dispose(): void {
+    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
+      t.grad?.dispose();
+      t.grad = null;
+      t.dispose();
+    }
+  }
+
   /** Clear every parameter's gradient. */
   zeroGrad(): void {
     for (const p of this.parameters()) {
@@ -126,16 +139,13 @@ export abstract class Module {
 
   /** Move parameters and buffers (keeping their identity) to a device or float dtype. */
   to(target: Device | DType): this {
-    noGrad(() => {
-      for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
-        if (target !== 'cpu' && target !== 'gpu' && (t.dtype === 'int32' || t.dtype === 'bool')) continue;
+    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
+      if (target !== 'cpu' && target !== 'gpu' && (t.dtype === 'int32' || t.dtype === 'bool')) continue;
+      tidy(() => noGrad(() => {
         const moved = t.to(target);
-        if (moved !== t) {
-          t.setData(moved);
-          moved.dispose();
-        }
-      }
-    });
+        if (moved !== t) t.setData(moved);
+      }));
+    }
     return this;
   }
 
@@ -177,16 +187,14 @@ export abstract class Module {
       if (mismatched.length) parts.push(`size mismatch: ${mismatched.join('; ')}`);
       throw new Error(`loadStateDict: ${parts.join('; ')}`);
     }
-    noGrad(() => {
-      for (const [k, target] of Object.entries(own)) {
-        const src = state[k];
-        if (src === undefined) continue;
+    for (const [k, target] of Object.entries(own)) {
+      const src = state[k];
+      if (src === undefined) continue;
+      tidy(() => noGrad(() => {
         const value = src.to(target.device).to(target.dtype).contiguous();
-        const copy = value === src ? src.clone() : value;
-        target.setData(copy);
-        copy.dispose();
-      }
-    });
+        target.setData(value === src ? src.clone() : value);
+      }));
+    }
     return { missing, unexpected };
   }
 

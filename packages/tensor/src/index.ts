@@ -8,7 +8,7 @@ export { Tensor } from './tensor.ts';
 export type { Scalar, TensorLike, ValuesAndIndices } from './tensor.ts';
 export type { DType, TypedArray } from './dtype.ts';
 export { DTYPES, isFloat, promoteTypes } from './dtype.ts';
-export type { Device } from './backend/types.ts';
+export type { Device, MemoryStats } from './backend/types.ts';
 export { getDefaultDevice, setDefaultDevice, hasBackend } from './backend/registry.ts';
 export { init } from './init.ts';
 export type { InitOptions, InitResult, GpuInfo } from './init.ts';
@@ -19,7 +19,7 @@ export { broadcastShapes } from './shape.ts';
 export { manualSeed, getRngState, setRngState } from './random.ts';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.ts';
 export type { BackwardOptions } from './autograd/tape.ts';
-export { tidy, keep, liveBytes, zeroGrad } from './memory.ts';
+export { tidy, keep, liveBytes, memoryStats, resetPeakMemory, zeroGrad } from './memory.ts';
 
 export {
   tensor, full, zeros, ones, empty, fullLike, zerosLike, onesLike, arange, linspace, logspace, eye,

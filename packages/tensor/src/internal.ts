@@ -23,3 +23,5 @@ export { encodeSafetensors, parseHeader } from './io/safetensors.ts';
 export { writeFileAtomic, processAlive } from './io/atomic.ts';
 export { setWasmKernels, wasmVariant } from './backend/cpu/wasm.ts';
 export { noticeOnce, setting } from './env/env.ts';
+export { collectGarbage, setGarbageBackstop } from './backend/collector.ts';
+export { storageBytes } from './memory.ts';

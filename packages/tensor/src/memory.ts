@@ -1,6 +1,6 @@
 import type { Tensor } from './tensor.ts';
 import { getBackend } from './backend/registry.ts';
-import type { Device } from './backend/types.ts';
+import type { Device, MemoryStats } from './backend/types.ts';
 
 /** Open `tidy` scopes, innermost last; each holds the tensors created while it was open. */
 const scopes: Set<Tensor>[] = [];
@@ -69,6 +69,19 @@ export function liveBytes(device: Device = 'cpu'): number {
 }
 
 /**
+ * Live, peak and pooled bytes of a device (PyTorch's `torch.cuda.memory_stats` in small).
+ * @example const { liveBytes, peakBytes } = memoryStats('cpu');
+ */
+export function memoryStats(device: Device = 'cpu'): MemoryStats {
+  return getBackend(device).memoryStats();
+}
+
+/** Measure the peak from now on (`memoryStats(device).peakBytes`). @example resetPeakMemory('gpu') */
+export function resetPeakMemory(device: Device = 'cpu'): void {
+  getBackend(device).resetPeak();
+}
+
+/**
  * Clear the gradients of these tensors (disposing them), as `optimizer.zero_grad(set_to_none=True)`.
  * @example zeroGrad(model.parameters())
  */
@@ -77,4 +90,9 @@ export function zeroGrad(tensors: Iterable<Tensor>): void {
     t.grad?.dispose();
     t.grad = null;
   }
+}
+
+/** Bytes `t`'s storage occupies in its device's live-bytes count (the GPU rounds to size classes). */
+export function storageBytes(t: Tensor): number {
+  return getBackend(t.device).storageBytes(t.storage);
 }

@@ -17,7 +17,7 @@ import type { GPTConfig } from '../config.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotPng, plotSvg, type Series } from './plot.ts';
 import { claimOutDir } from './run-dir.ts';
-import { checkSameCorpus, corpusFingerprint, readSavedRun } from './resume.ts';
+import { checkSameCorpus, corpusFingerprint, readSavedRun, type CorpusFingerprint } from './resume.ts';
 
 export interface TrainOptions {
   preset: string | Preset;
@@ -122,39 +122,69 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
 async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: TokenDataset): Promise<TrainResult> {
   const lastDir = join(o.outDir, 'last');
-  const bestDir = join(o.outDir, 'best');
   const corpus = corpusFingerprint(ds.meta);
   let tc: TrainConfig = { ...preset.train, ...(o.train ?? {}) };
   let modelConfig: Partial<GPTConfig> = { ...preset.model, ...(o.model ?? {}), vocabSize: ds.vocabSize };
   let state: RunState;
   let resumeFrom: ReturnType<typeof loadCheckpoint> | null = null;
-  if (o.resume) {
-    if (!existsSync(lastDir) && !existsSync(`${lastDir}.previous`)) throw new Error(`train --resume: no checkpoint to resume in ${lastDir}`);
-    resumeFrom = loadCheckpoint(lastDir, { device });
-    const stateFile = join(resumeFrom.dir, 'state.json');
-    const saved = readSavedRun(resumeFrom.state, stateFile);
-    const savedPreset = resumeFrom.config.preset;
-    if (savedPreset !== undefined && savedPreset !== preset.name) throw new Error(`train --resume: the run in ${o.outDir} was trained with --preset ${String(savedPreset)}, not ${preset.name}`);
-    if (resumeFrom.optimizerState === null) throw new Error(`train --resume: ${join(resumeFrom.dir, 'optimizer.safetensors')} is missing, so AdamW's moments are lost and the run cannot continue exactly (start again with --force)`);
-    checkSameCorpus(saved.corpus, corpus, o.dataDir);
-    modelConfig = resumeFrom.config.model as Partial<GPTConfig>;
-    for (const [key, value] of Object.entries(o.model ?? {})) {
-      if ((modelConfig as Record<string, unknown>)[key] !== value) throw new Error(`train --resume: the run's model has ${key} ${JSON.stringify((modelConfig as Record<string, unknown>)[key])}; a resumed run keeps its model, so ${key} ${JSON.stringify(value)} cannot apply`);
+  try {
+    if (o.resume) {
+      if (!existsSync(lastDir) && !existsSync(`${lastDir}.previous`)) throw new Error(`train --resume: no checkpoint to resume in ${lastDir}`);
+      resumeFrom = loadCheckpoint(lastDir, { device });
+      const stateFile = join(resumeFrom.dir, 'state.json');
+      const saved = readSavedRun(resumeFrom.state, stateFile);
+      const savedPreset = resumeFrom.config.preset;
+      if (savedPreset !== undefined && savedPreset !== preset.name) throw new Error(`train --resume: the run in ${o.outDir} was trained with --preset ${String(savedPreset)}, not ${preset.name}`);
+      if (resumeFrom.optimizerState === null) throw new Error(`train --resume: ${join(resumeFrom.dir, 'optimizer.safetensors')} is missing, so AdamW's moments are lost and the run cannot continue exactly (start again with --force)`);
+      checkSameCorpus(saved.corpus, corpus, o.dataDir);
+      modelConfig = resumeFrom.config.model as Partial<GPTConfig>;
+      for (const [key, value] of Object.entries(o.model ?? {})) {
+        if ((modelConfig as Record<string, unknown>)[key] !== value) throw new Error(`train --resume: the run's model has ${key} ${JSON.stringify((modelConfig as Record<string, unknown>)[key])}; a resumed run keeps its model, so ${key} ${JSON.stringify(value)} cannot apply`);
+      }
+      tc = { ...saved.train, ...(o.train ?? {}) };
+      state = { iter: saved.iter, bestVal: saved.bestVal, rng: saved.rng, trainedSeconds: saved.trainedSeconds, history: saved.history };
+    } else {
+      manualSeed(tc.seed);
+      state = { iter: 0, bestVal: Infinity, rng: getRngState(), trainedSeconds: 0, history: [] };
     }
-    tc = { ...saved.train, ...(o.train ?? {}) };
-    state = { iter: saved.iter, bestVal: saved.bestVal, rng: saved.rng, trainedSeconds: saved.trainedSeconds, history: saved.history };
-  } else {
-    manualSeed(tc.seed);
-    state = { iter: 0, bestVal: Infinity, rng: getRngState(), trainedSeconds: 0, history: [] };
+    if (modelConfig.vocabSize !== ds.vocabSize) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
+    const model = new GPT(modelConfig, { device });
+    const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
+    try {
+      if (resumeFrom) {
+        model.loadStateDict(resumeFrom.modelState);
+        optimizer.loadStateDict(resumeFrom.optimizerState!);
+        setRngState(state.rng);
+      }
+      return await trainLoop({ o, preset, device, ds, tc, state, model, optimizer, corpus });
+    } catch (e) {
+      model.dispose();
+      throw e;
+    } finally {
+      optimizer.dispose();
+    }
+  } finally {
+    // the checkpoint's tensors were copied into the model and optimizer (or refused)
+    for (const t of Object.values(resumeFrom?.modelState ?? {})) t.dispose();
+    for (const t of Object.values(resumeFrom?.optimizerState?.tensors ?? {})) t.dispose();
   }
-  if (modelConfig.vocabSize !== ds.vocabSize) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
-  const model = new GPT(modelConfig, { device });
-  const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
-  if (resumeFrom) {
-    model.loadStateDict(resumeFrom.modelState);
-    optimizer.loadStateDict(resumeFrom.optimizerState!);
-    setRngState(state.rng);
-  }
+}
+
+interface LoopContext {
+  o: TrainOptions;
+  preset: Preset;
+  device: Device;
+  ds: TokenDataset;
+  tc: TrainConfig;
+  state: RunState;
+  model: GPT;
+  optimizer: AdamW;
+  corpus: CorpusFingerprint;
+}
+
+async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, corpus }: LoopContext): Promise<TrainResult> {
+  const lastDir = join(o.outDir, 'last');
+  const bestDir = join(o.outDir, 'best');
   const lrAt = tc.decayLr
     ? warmupCosine({ maxLr: tc.learningRate, minLr: tc.minLr, warmupIters: tc.warmupIters, decayIters: Math.max(tc.lrDecayIters, tc.warmupIters) })
     : () => tc.learningRate;
@@ -224,7 +254,10 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
     windowIters++;
     if (iter % tc.logInterval === 0) {
       const lossValue = await loss.item(); // the one readback of a logged step
-      if (!Number.isFinite(lossValue)) diverged(iter, `the training loss is ${lossValue}`);
+      if (!Number.isFinite(lossValue)) {
+        loss.dispose();
+        diverged(iter, `the training loss is ${lossValue}`);
+      }
       const now = Date.now();
       const msPerIter = (now - windowStart) / windowIters;
       trainMs += now - windowStart;

@@ -1,4 +1,4 @@
-import { keep, zeros, type Tensor } from '@llmts/tensor';
+import { keep, tidy, zeros, type Tensor } from '@llmts/tensor';
 
 /** A group of parameters sharing hyper-parameters (e.g. no weight decay for biases and norms). */
 export interface ParamGroup<H> {
@@ -80,6 +80,22 @@ export abstract class Optimizer<H extends { lr: number }> {
     return this.state.get(p)?.[name] !== undefined;
   }
 
+  private disposeState(): void {
+    for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
+    this.state.clear();
+  }
+
+  /**
+   * Free the optimizer's state tensors (moments, momentum buffers); the parameters are untouched.
+   * The optimizer starts afresh if stepped again.
+   * @example opt.dispose()
+   */
+  dispose(): void {
+    this.disposeState();
+    this.paramSteps.clear();
+    this.stepCount = 0;
+  }
+
   /** Set the learning rate of every group (schedules call this each iteration). */
   setLr(lr: number): void {
     for (const g of this.paramGroups) g.options.lr = lr;
@@ -120,11 +136,11 @@ export abstract class Optimizer<H extends { lr: number }> {
         throw new Error(`loadStateDict: '${key}' has shape [${t.shape}] but the parameter has [${p.shape}]`);
       }
     }
-    this.state.clear();
+    this.disposeState();
     for (const [key, t] of Object.entries(tensors)) {
       const [, gi, pi, name] = /^state\.(\d+)\.(\d+)\.(\w+)$/.exec(key)!;
       const p = this.paramGroups[Number(gi)]!.params[Number(pi)]!;
-      const moved = keep(t.to(p.device).to(p.dtype === 'float16' ? 'float32' : p.dtype).clone());
+      const moved = keep(tidy(() => t.to(p.device).to(p.dtype === 'float16' ? 'float32' : p.dtype).clone()));
       let s = this.state.get(p);
       if (s === undefined) this.state.set(p, (s = {}));
       s[name!] = moved;

@@ -106,4 +106,28 @@ export interface Backend {
   sync(): Promise<void>;
   /** Bytes held by live storages of this backend. */
   liveBytes(): number;
+  /** Bytes a storage counts for in `liveBytes()`. */
+  storageBytes(storage: Storage): number;
+  /** Live and peak bytes, and the backend's own pools. */
+  memoryStats(): MemoryStats;
+  /** Start measuring the peak from the bytes live now. */
+  resetPeak(): void;
+}
+
+/** A device's memory, as `memoryStats(device)` reports it. */
+export interface MemoryStats {
+  /** Bytes held by live tensors. */
+  liveBytes: number;
+  /** The most `liveBytes` has been since the start (or `resetPeakMemory`). */
+  peakBytes: number;
+  /** CPU: bytes of the WebAssembly heap handed out so far (freed blocks are reused, never returned). */
+  heapBytes?: number;
+  /** CPU: what the heap can grow to (4 GiB); 0 without WebAssembly. */
+  heapLimitBytes?: number;
+  /** CPU: live bytes in plain JS arrays because the heap was full (the slow path). */
+  offHeapBytes?: number;
+  /** GPU: bytes of freed buffers kept for reuse. */
+  pooledBytes?: number;
+  /** GPU: bytes of buffers ever created. */
+  createdBytes?: number;
 }

@@ -1,7 +1,9 @@
 import { allocArray, itemSize, type DType, type TypedArray } from '../../dtype.ts';
 import { contiguousStrides, isContiguous, numel } from '../../shape.ts';
 import type { Backend, CpuView, Kernel, OutputSpec, Storage, View } from '../types.ts';
-import { wasmRuntime } from './wasm.ts';
+import { HEAP_LIMIT, wasmRuntime } from './wasm.ts';
+import { noticeOnce } from '../../env/env.ts';
+import { CollectionTrigger, collectGarbage, registerStorage, unregisterStorage } from '../collector.ts';
 import { RowWalker } from './strided.ts';
 
 export interface CpuStorage extends Storage {
@@ -15,14 +17,39 @@ export interface CpuStorage extends Storage {
 
 /** Bytes of storages not yet freed (explicitly or by the garbage collector). */
 let live = 0;
-const collected = new FinalizationRegistry<{ bytes: number; ptr: number }>(({ bytes, ptr }) => {
-  live -= bytes;
-  if (ptr >= 0) wasmRuntime()!.heap.release(ptr, bytes);
-});
+let peak = 0;
+/** Bytes of live storages that did not fit the WebAssembly heap (plain JS arrays: the slow path). */
+let offHeap = 0;
+const trigger = new CollectionTrigger('cpu', () => live);
+
+/** What frees a storage's memory once the storage object is unreachable (it must not capture the storage). */
+function releaser(bytes: number, ptr: number): () => void {
+  return () => {
+    live -= bytes;
+    if (ptr >= 0) wasmRuntime()!.heap.release(ptr, bytes);
+    else offHeap -= bytes;
+  };
+}
 
 const VIEW: Record<DType, new (buffer: ArrayBufferLike, offset: number, length: number) => TypedArray> = {
   float32: Float32Array, float16: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array,
 };
+
+/**
+ * A tensor that does not fit the WebAssembly heap lives in a plain JS array, where the SIMD
+ * kernels and threads cannot reach it: correct but many times slower. Say so once.
+ */
+function offHeapAlloc(bytes: number): void {
+  offHeap += bytes;
+  noticeOnce('cpu-off-heap', `the CPU backend's WebAssembly heap (4 GiB) is full: ${(live / 2 ** 30).toFixed(2)} GiB live, so new tensors go to plain JS arrays, which are many times slower. Free tensors (tidy, dispose) or use smaller batches`);
+}
+
+/** A heap block, collecting forgotten tensors first when the heap is full. */
+function heapAlloc(rt: NonNullable<ReturnType<typeof wasmRuntime>>, bytes: number): number {
+  const ptr = rt.heap.alloc(bytes);
+  if (ptr >= 0 || !collectGarbage()) return ptr;
+  return rt.heap.alloc(bytes);
+}
 
 /**
  * A storage for `length` elements: in the WebAssembly heap when there is room (so SIMD kernels and
@@ -32,15 +59,20 @@ const VIEW: Record<DType, new (buffer: ArrayBufferLike, offset: number, length: 
 function makeStorage(dtype: DType, length: number, zero: boolean): CpuStorage {
   const bytes = length * itemSize(dtype === 'float16' ? 'float32' : dtype);
   const rt = wasmRuntime();
+  trigger.check(bytes);
   let data: TypedArray;
   let ptr = -1;
-  if (rt !== null && length > 0 && (ptr = rt.heap.alloc(bytes)) >= 0) {
+  if (rt !== null && length > 0 && (ptr = heapAlloc(rt, bytes)) >= 0) {
     data = new VIEW[dtype](rt.memory.buffer, ptr, length);
     if (zero) data.fill(0);
-  } else data = allocArray(dtype, length);
+  } else {
+    data = allocArray(dtype, length);
+    if (rt !== null && length > 0) offHeapAlloc(bytes);
+  }
   const storage: CpuStorage = { device: 'cpu', dtype, length, refs: 0, freed: false, data, ptr, bytes };
   live += bytes;
-  collected.register(storage, { bytes, ptr }, storage);
+  if (live > peak) peak = live;
+  registerStorage(storage, releaser(bytes, ptr), storage);
   return storage;
 }
 
@@ -134,8 +166,9 @@ export const cpuBackend: Backend = {
     const s = storage as CpuStorage;
     s.freed = true;
     live -= s.bytes;
-    collected.unregister(s);
+    unregisterStorage(s);
     if (s.ptr >= 0) wasmRuntime()!.heap.release(s.ptr, s.bytes);
+    else if (wasmRuntime() !== null) offHeap -= s.bytes;
   },
 
   exec<A>(kernel: Kernel<A>, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A): Storage[] {
@@ -159,5 +192,18 @@ export const cpuBackend: Backend = {
 
   liveBytes() {
     return live;
+  },
+
+  storageBytes(storage) {
+    return (storage as CpuStorage).bytes;
+  },
+
+  memoryStats() {
+    const rt = wasmRuntime();
+    return { liveBytes: live, peakBytes: peak, heapBytes: rt?.heap.committedBytes ?? 0, heapLimitBytes: rt === null ? 0 : HEAP_LIMIT, offHeapBytes: offHeap };
+  },
+
+  resetPeak() {
+    peak = live;
   },
 };

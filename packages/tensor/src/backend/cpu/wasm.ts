@@ -15,6 +15,8 @@ import { Worker } from 'node:worker_threads';
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+/** Bytes the CPU backend's heap can hold. */
+export const HEAP_LIMIT = MAX_PAGES * PAGE;
 const RESERVED = PAGE; // the module's own data and stack live below this
 
 /** Size classes: 64-byte steps up to 64 KiB, then eighths of a power of two. */

@@ -3,6 +3,7 @@ import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
 import type { Backend, GpuBindingRef, GpuCaps, GpuDispatch, GpuKernelContext, Kernel, OutputSpec, Storage, View } from '../types.ts';
 import { BufferPool } from './pool.ts';
+import { CollectionTrigger, registerStorage, unregisterStorage } from '../collector.ts';
 import { elementwise, gpuItemSize } from './codegen.ts';
 import { fromHalfBits, toHalfBits } from './half.ts';
 import type { OpenedDevice } from './device.ts';
@@ -42,6 +43,7 @@ export class WebGPUBackend implements Backend {
   private readonly maxBinding: number;
   private readonly offsetAlign: number;
   private destroyed = false;
+  private readonly trigger = new CollectionTrigger('gpu', () => this.liveBytes());
 
   constructor(opened: OpenedDevice) {
     this.gpu = opened.device;
@@ -67,14 +69,24 @@ export class WebGPUBackend implements Backend {
     if (bytes > this.maxBinding) {
       throw new Error(`webgpu: a ${dtype} tensor of ${length} elements (${bytes} bytes) exceeds this device's largest storage binding of ${this.maxBinding} bytes`);
     }
+    this.trigger.check(bytes);
     const buffer = this.pool.acquire(bytes);
     const storage: GpuStorage = { device: 'gpu', dtype, length, refs: 0, freed: false, buffer, bytes };
+    registerStorage(storage, this.releaser(buffer), storage);
     return storage;
+  }
+
+  /** What returns a buffer to the pool once its storage is unreachable (it must not capture the storage). */
+  private releaser(buffer: GPUBuffer): () => void {
+    return () => {
+      if (!this.destroyed) this.pool.release(buffer);
+    };
   }
 
   free(storage: Storage): void {
     if (storage.freed) return;
     storage.freed = true;
+    unregisterStorage(storage);
     this.pool.release((storage as GpuStorage).buffer);
   }
 
@@ -82,8 +94,16 @@ export class WebGPUBackend implements Backend {
     return this.pool.stats().liveBytes;
   }
 
+  storageBytes(storage: Storage): number {
+    return (storage as GpuStorage).buffer.size;
+  }
+
   memoryStats() {
     return { ...this.pool.stats(), pipelines: this.pipelines.size };
+  }
+
+  resetPeak(): void {
+    this.pool.resetPeak();
   }
 
   /** Destroy pooled buffers that no tensor uses. */

@@ -7,6 +7,7 @@
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private live = 0;
+  private peak = 0;
   private pooled = 0;
   private created = 0;
 
@@ -25,6 +26,7 @@ export class BufferPool {
     const bucket = this.free.get(size);
     const reused = bucket?.pop();
     this.live += size;
+    if (this.live > this.peak) this.peak = this.live;
     if (reused !== undefined) {
       this.pooled -= size;
       return reused;
@@ -49,7 +51,11 @@ export class BufferPool {
     this.pooled = 0;
   }
 
-  stats(): { liveBytes: number; pooledBytes: number; createdBytes: number } {
-    return { liveBytes: this.live, pooledBytes: this.pooled, createdBytes: this.created };
+  stats(): { liveBytes: number; peakBytes: number; pooledBytes: number; createdBytes: number } {
+    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, createdBytes: this.created };
+  }
+
+  resetPeak(): void {
+    this.peak = this.live;
   }
 }

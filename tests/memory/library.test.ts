@@ -1,0 +1,128 @@
+// Library code frees every temporary it makes: building models, loading and saving checkpoints,
+// generation, the trainer and the optimizers leave exactly their parameters and state live.
+// The garbage backstop is off here, so a leak shows up in live bytes instead of being collected.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { liveBytes, manualSeed, randint, tensor, tidy, type Device } from '@llmts/tensor';
+import { setGarbageBackstop, storageBytes } from '@llmts/tensor/internal';
+import { AdamW, Embedding, LayerNorm, Linear, SGD, clipGradNorm, loadCheckpoint, saveCheckpoint, type Module } from '@llmts/nn';
+import { CharTokenizer, prepareCorpus } from '@llmts/data';
+import { GPT, generate, loadGPT, train, type Preset } from '@llmts/gpt';
+import { testDevices } from '../helpers/devices.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+/** What a module's parameters occupy on their device (the GPU pool rounds buffers to size classes). */
+const paramBytes = (m: Module) => m.parameters().reduce((n, p) => n + storageBytes(p), 0);
+
+beforeAll(() => setGarbageBackstop(false));
+afterAll(() => setGarbageBackstop(true));
+
+describe.each(testDevices())('library code leaves only what it returns [%s]', (device: Device) => {
+  it('building layers and GPTs (tied, untied, post-norm, GPT-2 width) leaves exactly the parameters', () => {
+    manualSeed(0);
+    const configs = [
+      { vocabSize: 65, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 },
+      { vocabSize: 101, blockSize: 16, nLayer: 1, nHead: 4, nEmbd: 64, tiedEmbeddings: false, bias: false },
+      { vocabSize: 50, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, normPlacement: 'post' as const },
+      // GPT-2 small's width and vocabulary (a 154 MB embedding): the case that used to leave 2 GiB live
+      ...(device === 'cpu' ? [{ vocabSize: 50257, blockSize: 1024, nLayer: 1, nHead: 12, nEmbd: 768 }] : []),
+    ];
+    for (const c of configs) {
+      const before = liveBytes(device);
+      const m = new GPT(c, { device });
+      expect(liveBytes(device) - before, JSON.stringify(c)).toBe(paramBytes(m));
+      m.dispose();
+      expect(liveBytes(device)).toBe(before);
+    }
+    const before = liveBytes(device);
+    const layers = [new Linear(48, 96, { device }), new Embedding(300, 24, { device }), new LayerNorm(40, { device }), new Linear(7, 5, { bias: false, device })];
+    expect(liveBytes(device) - before).toBe(layers.reduce((n, l) => n + paramBytes(l), 0));
+    for (const l of layers) l.dispose();
+    expect(liveBytes(device)).toBe(before);
+  });
+
+  it('optimizers keep their state and nothing else; dispose() frees it', () => {
+    const model = new GPT({ vocabSize: 40, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, { device });
+    const params = paramBytes(model);
+    const base = liveBytes(device);
+    for (const make of [() => new AdamW(model.optimizerGroups(0.1), { lr: 1e-3 }), () => new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 })]) {
+      const opt = make();
+      for (let i = 0; i < 3; i++) {
+        const x = randint(0, 40, [2, 16], { device });
+        const y = randint(0, 40, [2, 16], { device });
+        tidy(() => model.forward(x, y).loss!.backward());
+        clipGradNorm(model.parameters(), 1).dispose();
+        opt.step();
+        opt.zeroGrad();
+        x.dispose();
+        y.dispose();
+      }
+      // Adam: two moments per parameter; SGD with momentum: one buffer
+      expect(liveBytes(device) - base).toBe(opt instanceof AdamW ? 2 * params : params); // state is shaped like the parameters
+      opt.dispose();
+      expect(liveBytes(device)).toBe(base);
+    }
+    model.dispose();
+  });
+
+  it('generation (with and without the cache) leaves nothing behind', async () => {
+    const model = new GPT({ vocabSize: 30, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16 }, { device });
+    const base = liveBytes(device);
+    await generate(model, [[1, 2, 3]], { maxNewTokens: 12, temperature: 0.9, topK: 5 }); // past blockSize: the cache is rebuilt
+    await generate(model, [[1], [2]], { maxNewTokens: 4, temperature: 0, useCache: false });
+    expect(liveBytes(device)).toBe(base);
+    model.dispose();
+  });
+
+  it('saving and loading checkpoints leave only the loaded model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leak-ck-'));
+    const model = new GPT({ vocabSize: 30, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16 }, { device });
+    const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+    const x = tensor([[1, 2, 3, 4]], { device });
+    tidy(() => model.forward(x, x).loss!.backward());
+    opt.step();
+    const base = liveBytes(device);
+    await saveCheckpoint(join(dir, 'ck'), { model, optimizer: opt, config: { model: model.config }, files: { 'tokenizer.json': JSON.stringify(CharTokenizer.fromText('abcdefghijklmnopqrstuvwxyz0123').toJSON()) } });
+    expect(liveBytes(device)).toBe(base);
+    const ck = loadCheckpoint(join(dir, 'ck'), { device });
+    for (const t of [...Object.values(ck.modelState), ...Object.values(ck.optimizerState!.tensors)]) t.dispose();
+    expect(liveBytes(device)).toBe(base);
+    const { model: loaded } = loadGPT(join(dir, 'ck'), { device });
+    expect(liveBytes(device) - base).toBe(paramBytes(loaded));
+    loaded.dispose();
+    opt.dispose();
+    model.zeroGrad();
+    model.dispose();
+    x.dispose();
+  });
+});
+
+describe('the trainer', () => {
+  const preset: Preset = {
+    name: 'leak-tiny',
+    description: 'tiny',
+    model: { blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0.1, bias: true },
+    train: {
+      batchSize: 4, gradAccumSteps: 2, maxIters: 6, evalInterval: 3, evalIters: 2, logInterval: 2, learningRate: 3e-3, minLr: 3e-4,
+      warmupIters: 2, lrDecayIters: 6, decayLr: true, weightDecay: 0.1, beta1: 0.9, beta2: 0.99, gradClip: 1, seed: 5, alwaysSaveCheckpoint: false,
+    },
+  };
+
+  it('leaves only the returned model live, after a fresh run, a resumed run and a failed one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leak-train-'));
+    await prepareCorpus({ input: join(root, 'data/the-verdict.txt'), out: join(dir, 'data'), tokenizer: 'char' });
+    const base = liveBytes('cpu');
+    const r = await train({ preset, dataDir: join(dir, 'data'), outDir: join(dir, 'run'), device: 'cpu', progress: false });
+    expect(liveBytes('cpu') - base).toBe(paramBytes(r.model));
+    r.model.dispose();
+    const more = await train({ preset, dataDir: join(dir, 'data'), outDir: join(dir, 'run'), device: 'cpu', progress: false, resume: true, train: { maxIters: 9 } });
+    expect(liveBytes('cpu') - base).toBe(paramBytes(more.model));
+    more.model.dispose();
+    await expect(train({ preset, dataDir: join(dir, 'data'), outDir: join(dir, 'run'), device: 'cpu', progress: false, resume: true, model: { nLayer: 3 } })).rejects.toThrow(/keeps its model/);
+    await expect(train({ preset, dataDir: join(dir, 'data'), outDir: join(dir, 'bad'), device: 'cpu', progress: false, train: { learningRate: 1e12, gradClip: 0 } })).rejects.toThrow(/diverged/);
+    expect(liveBytes('cpu')).toBe(base);
+  });
+});
