@@ -4,7 +4,7 @@
 // time). Runs as this package's postinstall (npm 11 runs it once allowed:
 // `npm install-scripts approve @llmts/data`), or by hand: `node node_modules/@llmts/data/native/build.mjs`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,12 +34,16 @@ function build() {
   const args = ['-O2', '-Wall', '-shared', '-fPIC', `-I${headers}`, join(pkg, 'native', 'mmap.c'), '-o', tmp];
   if (process.platform === 'darwin') args.splice(3, 0, '-undefined', 'dynamic_lookup');
   const r = spawnSync(cc, args, { encoding: 'utf8' });
-  if (r.error !== undefined) {
+  const cleanUp = () => {
     rmSync(tmp, { force: true });
+    if (readdirSync(dirname(out)).length === 0) rmdirSync(dirname(out));
+  };
+  if (r.error !== undefined) {
+    cleanUp();
     return say(`no C compiler (${cc}: ${r.error.code ?? r.error.message}); ${fallback}`);
   }
   if (r.status !== 0) {
-    rmSync(tmp, { force: true });
+    cleanUp();
     return say(`could not build the mmap addon (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}); ${fallback}`);
   }
   renameSync(tmp, out);

@@ -12,7 +12,7 @@ export type { Device, MemoryStats } from './backend/types.ts';
 export { getDefaultDevice, setDefaultDevice, hasBackend } from './backend/registry.ts';
 export { init } from './init.ts';
 export type { InitOptions, InitResult, GpuInfo } from './init.ts';
-export type { WebGPUOptions } from './backend/webgpu/device.ts';
+export type { WebGPUOptions } from './backend/webgpu/options.ts';
 export type { Shape } from './shape.ts';
 export { broadcastShapes } from './shape.ts';
 
@@ -47,4 +47,4 @@ export type { CloseOptions } from './testing/allclose.ts';
 
 export { saveSafetensors, loadSafetensors, readSafetensorsHeader } from './io/safetensors.ts';
 export type { SafetensorsHeader, SafetensorsEntry, LoadOptions } from './io/safetensors.ts';
-export { setNumThreads, getNumThreads } from './backend/cpu/wasm.ts';
+export { setNumThreads, getNumThreads } from './backend/cpu/threads.ts';

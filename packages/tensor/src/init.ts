@@ -6,45 +6,10 @@
  * default; forcing `gpu` without an adapter is an error. The choice is said once on stderr.
  */
 import type { Device } from './backend/types.ts';
-import { chooseDefaultDevice, forcedDevice, hasBackend, registerBackend } from './backend/registry.ts';
-import type { WebGPUOptions } from './backend/webgpu/device.ts';
-import type { WebGPUBackend } from './backend/webgpu/backend.ts';
+import { chooseDefaultDevice, forcedDevice, hasBackend } from './backend/registry.ts';
+import type { WebGPUOptions } from './backend/webgpu/options.ts';
+import { gpuProblem, initWebGPU, setGpuProblem, webgpuBackend } from './backend/webgpu/open.ts';
 import { setting } from './env/env.ts';
-
-let gpuBackend: WebGPUBackend | null = null;
-let opening: Promise<WebGPUBackend> | null = null;
-let gpuProblem = 'WebGPU was not initialised';
-
-/**
- * Open the GPU (once; later calls return the same backend) and register it as device 'gpu',
- * without changing the default device. Throws with the reason when no adapter is available.
- */
-export function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUBackend> {
-  if (gpuBackend !== null) return Promise.resolve(gpuBackend);
-  opening ??= openGpu(options).finally(() => { opening = null; });
-  return opening;
-}
-
-async function openGpu(options: WebGPUOptions): Promise<WebGPUBackend> {
-  const [{ openDevice }, { WebGPUBackend }] = await Promise.all([import('./backend/webgpu/device.ts'), import('./backend/webgpu/backend.ts')]);
-  const opened = await openDevice(options);
-  if ('error' in opened) {
-    gpuProblem = opened.error;
-    throw new Error(`webgpu: ${opened.error}`);
-  }
-  const backend = new WebGPUBackend(opened);
-  gpuBackend = backend;
-  registerBackend(backend);
-  // Dawn's teardown at exit can hang or crash while a device is alive: release it first
-  const proc = (globalThis as { process?: { once(event: 'exit', fn: () => void): void } }).process;
-  proc?.once('exit', () => backend.destroy());
-  return backend;
-}
-
-/** The GPU backend when one is open (memory stats, emptyCache, adapter info). */
-export function webgpuBackend(): WebGPUBackend | null {
-  return gpuBackend;
-}
 
 /** What `init()` found and chose. */
 export interface InitResult {
@@ -77,7 +42,7 @@ export interface InitOptions extends WebGPUOptions {
   device?: Device | 'auto';
 }
 
-function gpuInfo(b: WebGPUBackend): GpuInfo {
+function gpuInfo(b: NonNullable<ReturnType<typeof webgpuBackend>>): GpuInfo {
   return {
     description: b.describe(), vendor: b.info.vendor, architecture: b.info.architecture, software: b.software, f16: b.caps.f16, subgroups: b.caps.subgroups,
   };
@@ -96,9 +61,12 @@ export async function init(options: InitOptions = {}): Promise<InitResult> {
   if (asked !== 'auto' && asked !== 'cpu' && asked !== 'gpu') throw new Error(`init: device must be 'auto', 'cpu' or 'gpu', got '${String(asked)}'`);
   const forced = forcedDevice();
   const want = asked === 'auto' ? forced ?? 'auto' : asked;
-  const result = (device: Device): InitResult => ({ device, gpu: gpuBackend && gpuInfo(gpuBackend), ...(gpuBackend ? {} : { gpuProblem }) });
+  const result = (device: Device): InitResult => {
+    const gpu = webgpuBackend();
+    return { device, gpu: gpu && gpuInfo(gpu), ...(gpu ? {} : { gpuProblem: gpuProblem() }) };
+  };
   if (want === 'cpu' && asked === 'cpu') return result(chooseDefaultDevice('cpu', 'asked by init'));
-  if (setting('LLMTS_WEBGPU') === '0') gpuProblem = 'WebGPU is off (LLMTS_WEBGPU=0)';
+  if (setting('LLMTS_WEBGPU') === '0') setGpuProblem('WebGPU is off (LLMTS_WEBGPU=0)');
   else if (!hasBackend('gpu')) {
     try {
       await initWebGPU(options);
@@ -106,15 +74,15 @@ export async function init(options: InitOptions = {}): Promise<InitResult> {
       // the reason is in gpuProblem
     }
   }
-  const gpu = gpuBackend;
+  const gpu = webgpuBackend();
   const by = asked === 'gpu' ? 'asked by init' : 'forced by LLMTS_DEVICE';
   if (want === 'gpu') {
-    if (gpu === null) throw new Error(`${asked === 'gpu' ? "init({ device: 'gpu' })" : 'LLMTS_DEVICE=gpu'}, but ${gpuProblem}`);
+    if (gpu === null) throw new Error(`${asked === 'gpu' ? "init({ device: 'gpu' })" : 'LLMTS_DEVICE=gpu'}, but ${gpuProblem()}`);
     return result(chooseDefaultDevice('gpu', `${gpu.describe()}, ${by}`));
   }
   if (want === 'cpu') return result(chooseDefaultDevice('cpu', `${by}${gpu ? `; gpu available: ${gpu.describe()}` : ''}`));
   if (gpu !== null && !gpu.software) return result(chooseDefaultDevice('gpu', gpu.describe()));
   return result(chooseDefaultDevice('cpu', gpu !== null
     ? `the only WebGPU adapter is a software one (${gpu.describe()}), usable with device: 'gpu'`
-    : gpuProblem));
+    : gpuProblem()));
 }

@@ -5,7 +5,7 @@
  */
 export type { Backend, Storage, View, Kernel } from './backend/types.ts';
 export { registerBackend, getBackend } from './backend/registry.ts';
-export { initWebGPU, webgpuBackend } from './init.ts';
+export { initWebGPU, webgpuBackend } from './backend/webgpu/open.ts';
 export { numel } from './shape.ts';
 export { randomInts, randomUniform } from './random.ts';
 export { sumToShape } from './autograd/sum-to-shape.ts';

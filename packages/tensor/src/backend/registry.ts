@@ -33,6 +33,17 @@ export function forcedDevice(): Device | undefined {
   return forced;
 }
 
+/** Whether a GPU could be opened at all: `navigator.gpu` in a page, the `webgpu` package in Node. */
+function webgpuReachable(): boolean {
+  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined) return true;
+  try {
+    import.meta.resolve('webgpu');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let defaultDevice: Device | null = null;
 let announced: Device | null = null;
 
@@ -51,6 +62,7 @@ export function getDefaultDevice(): Device {
   }
   if (forced === 'cpu') return chooseDefaultDevice('cpu', 'forced by LLMTS_DEVICE');
   if (hasBackend('gpu')) return chooseDefaultDevice('cpu', 'a GPU is open; pass device: \'gpu\' or call init() to make it the default');
+  if (!webgpuReachable()) return chooseDefaultDevice('cpu', "no WebGPU: the optional 'webgpu' package is not installed");
   return chooseDefaultDevice('cpu', 'no GPU was looked for: await init() before the first operation to use one');
 }
 

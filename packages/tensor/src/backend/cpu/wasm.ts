@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { setting } from '../../env/env.ts';
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
@@ -131,8 +132,7 @@ export class WasmRuntime {
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
     this.exports = instance.exports as unknown as Exports;
     this.heap = new Heap(this.memory);
-    const env = Number(process.env.LLMTS_THREADS);
-    this.threads = Number.isInteger(env) && env >= 1 ? env : Math.min(availableParallelism(), 8);
+    this.threads = threadsSetting() ?? Math.min(availableParallelism(), 8);
   }
 
   get numThreads(): number {
@@ -187,10 +187,20 @@ export function wasmKernels(): WasmRuntime | null {
   return kernelsOn ? wasmRuntime() : null;
 }
 
+/** LLMTS_THREADS, checked: a positive integer, or undefined when unset. */
+function threadsSetting(): number | undefined {
+  const raw = setting('LLMTS_THREADS');
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new Error(`LLMTS_THREADS must be a positive integer (CPU threads, main thread included), got '${raw}'`);
+  return n;
+}
+
 /** The WebAssembly runtime, created on first use; null when disabled or unavailable. */
 export function wasmRuntime(): WasmRuntime | null {
   if (runtime !== undefined) return runtime;
-  if (process.env.LLMTS_WASM === '0') return (runtime = null);
+  threadsSetting();
+  if (setting('LLMTS_WASM') === '0') return (runtime = null);
   try {
     runtime = new WasmRuntime(...loadKernels());
   } catch (e) {
@@ -207,7 +217,7 @@ export function wasmRuntime(): WasmRuntime | null {
  */
 function loadKernels(): [Uint8Array, 'simd' | 'simd+fma'] {
   const file = (name: string) => readFileSync(fileURLToPath(new URL(`../../../wasm/${name}`, import.meta.url)));
-  if (process.env.LLMTS_FMA !== '0') {
+  if (setting('LLMTS_FMA') !== '0') {
     const fma = file('kernels-fma.wasm');
     if (!WebAssembly.validate(fma)) setFlagsFromString('--experimental-wasm-relaxed-simd');
     if (WebAssembly.validate(fma)) return [fma, 'simd+fma'];
@@ -218,18 +228,6 @@ function loadKernels(): [Uint8Array, 'simd' | 'simd+fma'] {
 /** Which kernel build runs ('simd' or 'simd+fma'), or null without WebAssembly. */
 export function wasmVariant(): string | null {
   return wasmRuntime()?.variant ?? null;
-}
-
-/**
- * Set the number of CPU compute threads (main thread included) for large kernels.
- * @example setNumThreads(2)
- */
-export function setNumThreads(n: number): void {
-  wasmRuntime()?.setNumThreads(n);
-}
-
-export function getNumThreads(): number {
-  return wasmRuntime()?.numThreads ?? 1;
 }
 
 /** Byte address of a typed array living in the WebAssembly heap, or -1 for a plain JS array. */

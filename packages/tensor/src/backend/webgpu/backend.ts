@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
 import type { Backend, GpuBindingRef, GpuCaps, GpuDispatch, GpuKernelContext, Kernel, OutputSpec, Storage, View } from '../types.ts';

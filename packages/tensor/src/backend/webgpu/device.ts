@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Opening WebGPU: `navigator.gpu` in a browser, Dawn (the optional `webgpu` package) in Node, with
  * toggles from options or LLMTS_DAWN_FLAGS; an adapter; and a device that asks for the adapter's
@@ -7,15 +7,7 @@
  */
 import { quiet, setting } from '../../env/env.ts';
 
-/** How to open the GPU. */
-export interface WebGPUOptions {
-  /**
-   * Dawn instance toggles, e.g. `enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia`
-   * (which unhides shader-f16 on NVIDIA). Defaults to LLMTS_DAWN_FLAGS split on whitespace or ';'.
-   */
-  dawnFlags?: string[];
-  powerPreference?: GPUPowerPreference;
-}
+import type { WebGPUOptions } from './options.ts';
 
 export interface OpenedDevice {
   device: GPUDevice;
@@ -86,9 +78,9 @@ export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDev
 /**
  * Run `fn` with file descriptor 2 pointed at /dev/null, so native code's direct writes to stderr
  * vanish. Node has no dup2, so this closes fd 2 and reopens it (the lowest free descriptor), which
- * is only safe where reopening gives an equivalent target: Linux, with stderr a pipe or a
- * character device (terminal, /dev/null). Anything else (a regular file, whose offset a reopen
- * would lose; a socket; another platform) runs `fn` untouched.
+ * is only safe where reopening gives an equivalent target, on Linux: a pipe, a character device
+ * (terminal, /dev/null), or a regular file that stdout does not share (reopened for appending).
+ * A socket (Node's child_process pipes) cannot be reopened, so there `fn` runs untouched.
  */
 async function withoutNativeStderr<T>(fn: () => Promise<T>): Promise<T> {
   const proc = (globalThis as { process?: { platform?: string } }).process;
@@ -97,14 +89,19 @@ async function withoutNativeStderr<T>(fn: () => Promise<T>): Promise<T> {
   let saved = -1;
   try {
     const st = fs.fstatSync(2);
-    if (!st.isFIFO() && !st.isCharacterDevice()) return await fn();
-    saved = fs.openSync('/proc/self/fd/2', 'w');
+    let flags = 'w';
+    if (st.isFile()) {
+      const out = fs.fstatSync(1);
+      if (out.dev === st.dev && out.ino === st.ino) return await fn(); // 2>&1: the shared offset would be lost
+      flags = 'a';
+    } else if (!st.isFIFO() && !st.isCharacterDevice()) return await fn();
+    saved = fs.openSync('/proc/self/fd/2', flags);
   } catch {
     return fn();
   }
   const pointFd2At = (path: string): boolean => {
     fs.closeSync(2);
-    const fd = fs.openSync(path, 'w');
+    const fd = fs.openSync(path, 'a');
     if (fd === 2) return true;
     fs.closeSync(fd); // another thread took fd 2 in the gap: leave it, stderr stays closed
     return false;

@@ -3,6 +3,7 @@
  * 16 through shared memory, each thread accumulating a 4×4 register block. Operands are read
  * through their strides (a transposed operand costs no copy); batch dims broadcast by stride 0.
  */
+import { setting } from '../../env/env.ts';
 import type { DType } from '../../dtype.ts';
 import type { GpuKernelContext, OutputSpec, View } from '../types.ts';
 import { header, load, store } from './codegen.ts';
@@ -147,7 +148,7 @@ ${loadA}
 
 /** Whether the large-tile kernel applies: float32, big enough, vec4-aligned layouts. */
 function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number): { transposed: boolean } | null {
-  if (process.env.LLMTS_GPU_MATMUL === 'generic') return null;
+  if (setting('LLMTS_GPU_MATMUL') === 'generic') return null;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || out.dtype !== 'float32') return null;
   if (M < 64 || N < 64 || K < 16) return null;
   const r = batch.length;

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Size-class buffer pool: freed buffers wait in a bucket of their class and are handed out again
  * instead of being destroyed. Reuse is safe without waiting for the GPU because every use of a
