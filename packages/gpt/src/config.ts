@@ -24,6 +24,7 @@ export interface GPTConfig {
   layerNormEps: number;
 }
 
+/** GPT-2 small's shape (124M parameters), the defaults `makeConfig` fills in. */
 export const defaultConfig: GPTConfig = {
   vocabSize: 50257,
   blockSize: 1024,

@@ -17,6 +17,7 @@ export class KVCache {
     this.layers = Array.from({ length: nLayer }, () => ({ k: null, v: null }));
   }
 
+  /** Free the cached keys and values. */
   dispose(): void {
     for (const l of this.layers) {
       l.k?.dispose();
@@ -27,6 +28,7 @@ export class KVCache {
   }
 }
 
+/** Causal multi-head self-attention with a fused QKV projection (nanoGPT's CausalSelfAttention). @example new CausalSelfAttention(makeConfig({ nEmbd: 64, nHead: 4 })) */
 export class CausalSelfAttention extends Module {
   c_attn: Linear;
   c_proj: Linear;
@@ -69,6 +71,7 @@ export class CausalSelfAttention extends Module {
   }
 }
 
+/** The transformer's feed-forward block: Linear(C, 4C), GELU, Linear(4C, C), dropout. */
 export class MLP extends Module {
   c_fc: Linear;
   c_proj: Linear;
@@ -79,11 +82,13 @@ export class MLP extends Module {
     this.c_proj = new Linear(4 * c.nEmbd, c.nEmbd, { bias: c.bias, device });
   }
 
+  /** x (B, T, C) -> (B, T, C). */
   forward(x: Tensor): Tensor {
     return dropout(this.c_proj.forward(this.c_fc.forward(x).gelu({ approximate: this.c.gelu })), this.c.dropout, this.training);
   }
 }
 
+/** One transformer block: attention and MLP, each with a residual and a LayerNorm (pre- or post-norm). */
 export class Block extends Module {
   ln_1: LayerNorm;
   attn: CausalSelfAttention;
@@ -99,6 +104,7 @@ export class Block extends Module {
     this.mlp = new MLP(c, device);
   }
 
+  /** x (B, T, C) -> (B, T, C); `cache` and `past` for generation with a KV cache. */
   forward(x: Tensor, cache?: { k: Tensor | null; v: Tensor | null }, past = 0): Tensor {
     if (this.c.normPlacement === 'pre') {
       x = x.add(this.attn.forward(this.ln_1.forward(x), cache, past));

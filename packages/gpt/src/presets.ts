@@ -47,6 +47,7 @@ const base: TrainConfig = {
   weightDecay: 0.1, beta1: 0.9, beta2: 0.99, gradClip: 1.0, seed: 1337, alwaysSaveCheckpoint: false,
 };
 
+/** The named training setups by name (`llmts train --preset NAME`). */
 export const presets: Record<string, Preset> = {
   'shakespeare-char': {
     name: 'shakespeare-char',
@@ -74,6 +75,7 @@ export const presets: Record<string, Preset> = {
   },
 };
 
+/** A preset by name; an unknown name is an error listing the valid ones. @example getPreset('shakespeare-char') */
 export function getPreset(name: string): Preset {
   const p = presets[name];
   if (p === undefined) throw new Error(`unknown preset '${name}' (valid: ${Object.keys(presets).join(', ')})`);

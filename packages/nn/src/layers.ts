@@ -32,6 +32,7 @@ export class Linear extends Module {
     if (this.bias) uniform_(this.bias, -1 / Math.sqrt(inFeatures), 1 / Math.sqrt(inFeatures));
   }
 
+  /** x (..., inFeatures) -> (..., outFeatures). */
   forward(x: Tensor): Tensor {
     const y = x.matmul(this.weight.transpose(0, 1));
     return this.bias ? y.add(this.bias) : y;
@@ -55,6 +56,7 @@ export class Embedding extends Module {
     normal_(this.weight);
   }
 
+  /** ids (int32, any shape) -> (..., embeddingDim). */
   forward(ids: Tensor): Tensor {
     return embedding(ids, this.weight);
   }
@@ -82,6 +84,7 @@ export class LayerNorm extends Module {
 
   readonly eps: number;
 
+  /** Normalise over the trailing `normalizedShape` dims. */
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
@@ -98,6 +101,7 @@ export class Dropout extends Module {
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
   }
 
+  /** Zero elements with probability p while training (scaling the rest by 1/(1-p)); identity in eval mode. */
   forward(x: Tensor): Tensor {
     return dropout(x, this.p, this.training);
   }
@@ -107,30 +111,42 @@ export class Dropout extends Module {
   }
 }
 
+/** max(x, 0), as a module. @example new Sequential(new Linear(2, 8), new ReLU()) */
 export class ReLU extends Module {
+  /** Apply the activation. */
   forward(x: Tensor): Tensor { return x.relu(); }
 }
 
+/** GELU as a module: exact, or the tanh approximation with `new GELU('tanh')`. */
 export class GELU extends Module {
   constructor(readonly approximate: 'none' | 'tanh' = 'none') { super(); }
+  /** Apply the activation. */
   forward(x: Tensor): Tensor { return gelu(x, { approximate: this.approximate }); }
   protected override extraRepr(): string { return `approximate='${this.approximate}'`; }
 }
 
+/** tanh as a module. */
 export class Tanh extends Module {
+  /** Apply the activation. */
   forward(x: Tensor): Tensor { return x.tanh(); }
 }
 
+/** The logistic sigmoid as a module. */
 export class Sigmoid extends Module {
+  /** Apply the activation. */
   forward(x: Tensor): Tensor { return x.sigmoid(); }
 }
 
+/** Softmax along `dim`, as a module. @example new Softmax(-1) */
 export class Softmax extends Module {
   constructor(readonly dim: number) { super(); }
+  /** Softmax along the module's dim. */
   forward(x: Tensor): Tensor { return softmax(x, this.dim); }
 }
 
+/** Returns its input (a placeholder layer). */
 export class Identity extends Module {
+  /** Return `x` unchanged. */
   forward(x: Tensor): Tensor { return x; }
 }
 
@@ -155,16 +171,19 @@ export class Sequential extends Module {
     for (let i = 0; i < this.layers.length; i++) yield [String(i), this.layers[i]!];
   }
 
+  /** Apply the layers in order. */
   forward(x: Tensor): Tensor {
     return this.layers.reduce((h, layer) => layer.forward(h), x);
   }
 
+  /** The layer at `i` (negative counts from the end). */
   at(i: number): Layer {
     const layer = this.layers.at(i);
     if (layer === undefined) throw new Error(`Sequential: index ${i} out of range (length ${this.layers.length})`);
     return layer;
   }
 
+  /** Number of layers. */
   get length(): number { return this.layers.length; }
 }
 
@@ -181,12 +200,16 @@ export class ModuleList<M extends Module = Module> extends Module {
     for (let i = 0; i < this.items.length; i++) yield [String(i), this.items[i]!];
   }
 
+  /** Append a module (its parameters join this list's). */
   push(m: M): this { this.items.push(m); return this; }
+  /** The module at `i` (negative counts from the end). */
   at(i: number): M {
     const m = this.items.at(i);
     if (m === undefined) throw new Error(`ModuleList: index ${i} out of range (length ${this.items.length})`);
     return m;
   }
+  /** Number of modules. */
   get length(): number { return this.items.length; }
+  /** `for (const block of list)` walks the modules in order. */
   [Symbol.iterator](): Iterator<M> { return this.items[Symbol.iterator](); }
 }

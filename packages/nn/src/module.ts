@@ -57,6 +57,7 @@ export abstract class Module {
     for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
   }
 
+  /** Every module in the tree, this one first. */
   *modules(): Generator<Module> {
     for (const [, m] of this.namedModules()) yield m;
   }
@@ -83,6 +84,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter once (shared ones counted once). @example new AdamW(model.parameters()) */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }

@@ -3,6 +3,7 @@ export type DType = 'float32' | 'float64' | 'float16' | 'int32' | 'bool';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
 
+/** Every dtype: 'float32', 'float64' (CPU), 'float16' (GPU storage), 'int32', 'bool'. */
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'int32', 'bool'];
 
 /** Bytes per element as stored on the CPU. */
@@ -25,6 +26,7 @@ export function allocArray(dtype: DType, n: number): TypedArray {
   }
 }
 
+/** Whether `dtype` is a floating point type (gradients flow only through those). @example isFloat('int32') // false */
 export function isFloat(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
 }

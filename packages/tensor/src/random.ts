@@ -21,6 +21,7 @@ export function getRngState(): { seed: number; draws: number } {
   return { seed, draws };
 }
 
+/** Restore the generator to a state from `getRngState()` (resuming a run reproducibly). */
 export function setRngState(state: { seed: number; draws: number }): void {
   seed = state.seed >>> 0;
   draws = state.draws;

@@ -61,7 +61,9 @@ export class Tensor implements View {
     trackTensor(this);
   }
 
+  /** 'cpu' or 'gpu': where the values live. */
   get device(): Device { return this.storage.device; }
+  /** Number of dims (`shape.length`). */
   get ndim(): number { return this.shape.length; }
   /** Whether gradients flow to this tensor. Setting it is allowed on leaves only. */
   get requiresGrad(): boolean { return this.requiresGradFlag; }
@@ -74,6 +76,7 @@ export class Tensor implements View {
   }
   /** A leaf has no recorded op: user-made tensors and parameters. */
   get isLeaf(): boolean { return this.node === null; }
+  /** Whether `dispose()` was called on this handle. */
   get isDisposed(): boolean { return this.disposed; }
 
   /** Number of elements. */
@@ -85,6 +88,7 @@ export class Tensor implements View {
     if (dim === undefined) return [...this.shape];
     return this.shape[mv.dimIndex('size', dim, this.ndim)]!;
   }
+  /** Whether the elements are laid out row-major without gaps (views may not be). */
   isContiguous(): boolean { return isContiguous(this.shape, this.strides); }
 
   /** Set `requiresGrad` in place and return this tensor (PyTorch's `requires_grad_()`). */
@@ -190,6 +194,7 @@ export class Tensor implements View {
     return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
+  /** Throw, naming `op`, when this tensor (or its memory) was disposed. */
   assertLive(op: string): void {
     if (this.disposed || this.storage.freed) throw new Error(`${op}: tensor of shape ${fmt(this.shape)} was used after dispose()`);
   }
@@ -209,63 +214,107 @@ export class Tensor implements View {
   toAsync(device: Device): Promise<Tensor> { return toAsync(this, device); }
   /** Resolves once the values are present (they arrive later after `to('cpu')` from the GPU). */
   ready(): Promise<this> { return ready(this) as Promise<this>; }
+  /** `to('cpu')`. */
   cpu(): Tensor { return this.to('cpu'); }
+  /** `to('gpu')`. */
   gpu(): Tensor { return this.to('gpu'); }
+  /** `to('float32')`. */
   float(): Tensor { return this.to('float32'); }
+  /** `to('float64')` (CPU only). */
   double(): Tensor { return this.to('float64'); }
+  /** `to('int32')` (fractions truncate toward zero). */
   int(): Tensor { return this.to('int32'); }
+  /** `to('bool')`: non-zero is true. */
   bool(): Tensor { return this.to('bool'); }
   /** A contiguous copy that stays in the graph. */
   clone(): Tensor { return mv.clone(this); }
+  /** This tensor when already contiguous, else a contiguous copy (in the graph). */
   contiguous(): Tensor { return mv.contiguous(this); }
 
+  /** Ones of this shape, dtype and device. */
   onesLike(): Tensor { return fullLike(this, 1); }
+  /** Zeros of this shape, dtype and device. */
   zerosLike(): Tensor { return fullLike(this, 0); }
 
   // ---- elementwise ----------------------------------------------------------------------------
 
+  /** Elementwise `this + other` with broadcasting. @example x.add(1); a.add(b) */
   add(other: TensorLike): Tensor { return bin.add(this, other); }
+  /** Elementwise `this - other` with broadcasting. */
   sub(other: TensorLike): Tensor { return bin.sub(this, other); }
+  /** Elementwise `this * other` with broadcasting. @example x.mul(0.5) */
   mul(other: TensorLike): Tensor { return bin.mul(this, other); }
+  /** Elementwise true division (integers give float32, as PyTorch). */
   div(other: TensorLike): Tensor { return bin.div(this, other); }
+  /** Elementwise power. @example x.pow(2) */
   pow(exponent: TensorLike): Tensor { return bin.pow(this, exponent); }
+  /** Elementwise larger of the two (NaN propagates). */
   maximum(other: TensorLike): Tensor { return bin.maximum(this, other); }
+  /** Elementwise smaller of the two (NaN propagates). */
   minimum(other: TensorLike): Tensor { return bin.minimum(this, other); }
+  /** Elementwise `==` as a bool tensor. */
   eq(other: TensorLike): Tensor { return bin.eq(this, other); }
+  /** Elementwise `!=` as a bool tensor. */
   ne(other: TensorLike): Tensor { return bin.ne(this, other); }
+  /** Elementwise `<` as a bool tensor. */
   lt(other: TensorLike): Tensor { return bin.lt(this, other); }
+  /** Elementwise `<=` as a bool tensor. */
   le(other: TensorLike): Tensor { return bin.le(this, other); }
+  /** Elementwise `>` as a bool tensor. @example x.gt(0) */
   gt(other: TensorLike): Tensor { return bin.gt(this, other); }
+  /** Elementwise `>=` as a bool tensor. */
   ge(other: TensorLike): Tensor { return bin.ge(this, other); }
+  /** Elementwise logical and, as a bool tensor. */
   logicalAnd(other: TensorLike): Tensor { return bin.logicalAnd(this, other); }
+  /** Elementwise logical or, as a bool tensor. */
   logicalOr(other: TensorLike): Tensor { return bin.logicalOr(this, other); }
+  /** Elementwise logical not, as a bool tensor. */
   logicalNot(): Tensor { return un.logicalNot(this); }
   /** `where(cond, this, other)`: this where cond holds, else other. */
   where(cond: TensorLike, other: TensorLike): Tensor { return bin.where(cond, this, other); }
+  /** `value` where `mask` (bool, broadcast) holds, this elsewhere. @example scores.maskedFill(mask.eq(0), -Infinity) */
   maskedFill(mask: TensorLike, value: TensorLike): Tensor { return idx.maskedFill(this, mask, value); }
 
+  /** Elementwise `-x`. */
   neg(): Tensor { return un.neg(this); }
+  /** Elementwise e^x. */
   exp(): Tensor { return un.exp(this); }
+  /** Elementwise natural logarithm. */
   log(): Tensor { return un.log(this); }
+  /** Elementwise square root. */
   sqrt(): Tensor { return un.sqrt(this); }
+  /** Elementwise 1 / sqrt(x). */
   rsqrt(): Tensor { return un.rsqrt(this); }
+  /** Elementwise x². */
   square(): Tensor { return bin.mul(this, this); }
+  /** Elementwise 1 / x. */
   reciprocal(): Tensor { return bin.div(1, this); }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor { return un.tanh(this); }
+  /** Elementwise 1 / (1 + e^-x). */
   sigmoid(): Tensor { return un.sigmoid(this); }
+  /** Elementwise max(x, 0). */
   relu(): Tensor { return un.relu(this); }
+  /** GELU, exact (erf) by default or the tanh approximation (GPT-2's gelu_new). @example x.gelu({ approximate: 'tanh' }) */
   gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor { return comp.gelu(this, options); }
+  /** Elementwise |x|. */
   abs(): Tensor { return un.abs(this); }
+  /** Elementwise -1, 0 or 1. */
   sign(): Tensor { return un.sign(this); }
+  /** Elementwise error function. */
   erf(): Tensor { return un.erf(this); }
+  /** Elementwise sine. */
   sin(): Tensor { return un.sin(this); }
+  /** Elementwise cosine. */
   cos(): Tensor { return un.cos(this); }
+  /** Clamp into [min, max] (either may be null). @example x.clamp(0, 1) */
   clamp(min?: number | null, max?: number | null): Tensor { return un.clamp(this, min, max); }
 
   // ---- reductions -----------------------------------------------------------------------------
 
   /** Sum over `dim` (a dim, a list, or all when omitted). @example x.sum(-1, true) */
   sum(dim?: number | readonly number[], keepdim = false): Tensor { return red.sum(this, dim, keepdim); }
+  /** Mean over `dim` (a dim, a list, or all); integers average as float32. @example x.mean(-1, true) */
   mean(dim?: number | readonly number[], keepdim = false): Tensor { return red.mean(this, dim, keepdim); }
   /**
    * The largest element, or along `dim` the largest values and their indices (PyTorch's `max`).
@@ -282,16 +331,21 @@ export class Tensor implements View {
   amax(dim?: number | readonly number[], keepdim = false): Tensor { return red.amax(this, dim, keepdim); }
   /** Smallest values over `dim` (one, several or all), values only. */
   amin(dim?: number | readonly number[], keepdim = false): Tensor { return red.amin(this, dim, keepdim); }
+  /** Index (int32) of the largest value along `dim`, or of the flattened tensor. @example logits.argmax(-1) */
   argmax(dim?: number, keepdim = false): Tensor { return red.argmax(this, dim, keepdim); }
+  /** Index (int32) of the smallest value along `dim`, or of the flattened tensor. */
   argmin(dim?: number, keepdim = false): Tensor { return red.argmin(this, dim, keepdim); }
   /** Variance with Bessel's correction by default (`{correction: 0}` for the biased one). */
   var(dim?: number | readonly number[], options: { correction?: number; keepdim?: boolean } = {}): Tensor {
     return red.variance(this, dim, options);
   }
+  /** Standard deviation, with Bessel's correction by default (`{ correction: 0 }` for the biased one). */
   std(dim?: number | readonly number[], options: { correction?: number; keepdim?: boolean } = {}): Tensor {
     return red.variance(this, dim, options).sqrt();
   }
+  /** Softmax along `dim`. @example logits.softmax(-1) */
   softmax(dim: number): Tensor { return comp.softmax(this, dim); }
+  /** Log of the softmax along `dim`, computed stably. */
   logSoftmax(dim: number): Tensor { return comp.logSoftmax(this, dim); }
 
   // ---- linear algebra -------------------------------------------------------------------------
@@ -305,7 +359,9 @@ export class Tensor implements View {
   view(...shape: number[] | [readonly number[]]): Tensor { return mv.view(this, mv.shapeArgs(shape)); }
   /** `view` when possible, else a copy. */
   reshape(...shape: number[] | [readonly number[]]): Tensor { return mv.reshape(this, mv.shapeArgs(shape)); }
+  /** Reorder the dims (a view). @example x.permute(0, 2, 1) */
   permute(...dims: number[] | [readonly number[]]): Tensor { return mv.permute(this, mv.shapeArgs(dims)); }
+  /** Swap two dims (a view). @example k.transpose(-2, -1) */
   transpose(dim0: number, dim1: number): Tensor { return mv.transpose(this, dim0, dim1); }
   /** Move one dim to another position (a view). */
   movedim(from: number, to: number): Tensor { return mv.movedim(this, from, to); }
@@ -313,19 +369,30 @@ export class Tensor implements View {
   get T(): Tensor { return mv.permute(this, [...Array(this.ndim).keys()].reverse()); }
   /** Swap the last two dims. */
   get mT(): Tensor { return mv.transpose(this, -2, -1); }
+  /** Broadcast size-1 dims to `shape` without copying (-1 keeps a dim). */
   expand(...shape: number[] | [readonly number[]]): Tensor { return mv.expand(this, mv.shapeArgs(shape)); }
+  /** `expand` to `other`'s shape. */
   expandAs(other: Tensor): Tensor { return mv.expand(this, other.shape); }
+  /** Merge dims startDim..endDim into one. @example x.flatten(1) */
   flatten(startDim = 0, endDim = -1): Tensor { return mv.flatten(this, startDim, endDim); }
+  /** Remove size-1 dims (all, or the ones given). */
   squeeze(dim?: number | readonly number[]): Tensor { return mv.squeeze(this, dim); }
+  /** Insert a size-1 dim at `dim`. @example x.unsqueeze(0) */
   unsqueeze(dim: number): Tensor { return mv.unsqueeze(this, dim); }
   /** Python-style slice along one dim: `x.slice(1, -8)` is `x[:, -8:]`. */
   slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor { return mv.slice(this, dim, start, end, step); }
+  /** `length` positions of `dim` from `start` (a view). */
   narrow(dim: number, start: number, length: number): Tensor { return mv.narrow(this, dim, start, length); }
   /** Index one position of `dim`, removing it: `x.select(1, -1)` is `x[:, -1]`. */
   select(dim: number, index: number): Tensor { return mv.select(this, dim, index); }
+  /** Pieces of `splitSize` along `dim` (or of the given sizes). @example const [q, k, v] = qkv.split(C, 2) */
   split(splitSize: number | readonly number[], dim = 0): Tensor[] { return mv.split(this, splitSize, dim); }
+  /** `chunks` nearly equal pieces along `dim`. */
   chunk(chunks: number, dim = 0): Tensor[] { return mv.chunk(this, chunks, dim); }
+  /** The positions `index` (int32, 1-D) of `dim`. */
   indexSelect(dim: number, index: Tensor): Tensor { return idx.indexSelect(this, dim, index); }
+  /** `out[i][j] = this[i][index[i][j]]` along `dim` (PyTorch's gather). */
   gather(dim: number, index: Tensor): Tensor { return idx.gather(this, dim, index); }
+  /** A copy with `src` added at the positions `index` along `dim` (duplicates add up). */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return idx.scatterAdd(this, dim, index, src); }
 }

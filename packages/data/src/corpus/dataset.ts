@@ -74,15 +74,18 @@ export class TokenDataset {
     return this.sources.train.backend;
   }
 
+  /** The tokenizer the corpus was prepared with (from meta.json). */
   get tokenizer(): Tokenizer {
     this.tok ??= tokenizerFromJSON(this.meta.tokenizer);
     return this.tok;
   }
 
+  /** Vocabulary size of the token files. */
   get vocabSize(): number {
     return this.meta.vocabSize;
   }
 
+  /** Tokens in a split. */
   length(split: Split): number {
     return this.source(split).length;
   }
@@ -145,6 +148,7 @@ export class TokenDataset {
     }
   }
 
+  /** Release the token files (mappings or file descriptors). */
   close(): void {
     this.sources.train.close();
     this.sources.val.close();

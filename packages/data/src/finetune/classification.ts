@@ -64,6 +64,7 @@ export class ClassificationDataset {
     this.labels = examples.map((e) => e.label);
   }
 
+  /** Number of examples. */
   get length(): number {
     return this.encoded.length;
   }

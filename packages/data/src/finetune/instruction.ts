@@ -62,6 +62,7 @@ export class InstructionDataset {
     this.promptLengths = examples.map((e) => tokenizer.encode(`${formatInstructionPrompt(e)}\n\n### Response:\n`, { specialAsText: true }).length);
   }
 
+  /** Number of examples. */
   get length(): number {
     return this.encoded.length;
   }

@@ -98,6 +98,7 @@ export class ByteLevelBPE implements Tokenizer {
     return out;
   }
 
+  /** Byte-level BPE ids of `text` (special tokens only where `allowedSpecial` permits). */
   encode(text: string, options: EncodeOptions = {}): number[] {
     if (this.special.size === 0 || options.specialAsText) return this.encodeOrdinary(text);
     const allowed = options.allowedSpecial === 'all' ? [...this.special.keys()] : [...(options.allowedSpecial ?? [])];
@@ -164,6 +165,7 @@ export class ByteLevelBPE implements Tokenizer {
     return out;
   }
 
+  /** Text for `ids` (bytes that do not form UTF-8 become U+FFFD). */
   decode(ids: ArrayLike<number>): string {
     return this.decoder.decode(this.decodeBytes(ids));
   }

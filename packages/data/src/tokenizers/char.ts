@@ -21,10 +21,12 @@ export class CharTokenizer implements Tokenizer {
     return new CharTokenizer(sortCodePoints(set));
   }
 
+  /** Number of characters in the vocabulary. */
   get vocabSize(): number {
     return this.chars.length;
   }
 
+  /** Ids of the characters of `text`; a character outside the vocabulary is an error naming it and its position. */
   encode(text: string): number[] {
     const out: number[] = [];
     let pos = 0;
@@ -39,6 +41,7 @@ export class CharTokenizer implements Tokenizer {
     return out;
   }
 
+  /** The characters of `ids`; an unknown id is an error. */
   decode(ids: ArrayLike<number>): string {
     let s = '';
     for (let i = 0; i < ids.length; i++) {

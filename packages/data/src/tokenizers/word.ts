@@ -25,15 +25,18 @@ export class WordTokenizer implements Tokenizer {
     return new WordTokenizer([...words, EOT, UNK]);
   }
 
+  /** Number of entries in the vocabulary (unknown-word token included). */
   get vocabSize(): number {
     return this.vocab.length;
   }
 
+  /** Ids of the words and punctuation of `text` (unknown words map to the unknown-word id). */
   encode(text: string): number[] {
     const unk = this.stoi.get(UNK)!;
     return WordTokenizer.split(text).map((w) => this.stoi.get(w) ?? unk);
   }
 
+  /** Text for `ids`, words joined as the tokenizer split them. */
   decode(ids: ArrayLike<number>): string {
     const words: string[] = [];
     for (let i = 0; i < ids.length; i++) {

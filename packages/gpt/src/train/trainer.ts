@@ -85,6 +85,7 @@ export async function estimateLoss(model: GPT, ds: TokenDataset, o: { batchSize:
   return { train: out.train!, val: out.val! };
 }
 
+/** Write loss.svg and loss.png of a run's log entries into `outDir`. */
 export function writePlots(outDir: string, history: readonly LogEntry[], title: string): void {
   const train = history.filter((e) => e.type === 'train') as Extract<LogEntry, { type: 'train' }>[];
   const evals = history.filter((e) => e.type === 'eval') as Extract<LogEntry, { type: 'eval' }>[];

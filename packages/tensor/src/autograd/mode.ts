@@ -1,6 +1,7 @@
 /** Whether new ops are recorded on the tape. */
 let enabled = true;
 
+/** Whether ops are being recorded for autograd (false inside `noGrad`). */
 export function isGradEnabled(): boolean {
   return enabled;
 }

@@ -194,18 +194,31 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 
 /** a + b, broadcasting; numbers allowed. @example x.add(1) */
 export const add = (a: TensorLike, b: TensorLike) => binary('add', a, b);
+/** Elementwise `a - b` with broadcasting. @example sub(x, 1) */
 export const sub = (a: TensorLike, b: TensorLike) => binary('sub', a, b);
+/** Elementwise `a * b` with broadcasting. @example mul(x, w) */
 export const mul = (a: TensorLike, b: TensorLike) => binary('mul', a, b);
 /** True division (integers give float32). */
 export const div = (a: TensorLike, b: TensorLike) => binary('div', a, b);
+/** Elementwise `a ** b`. @example pow(x, 2) */
 export const pow = (a: TensorLike, b: TensorLike) => binary('pow', a, b);
+/** Elementwise larger of `a` and `b` (NaN propagates). */
 export const maximum = (a: TensorLike, b: TensorLike) => binary('maximum', a, b);
+/** Elementwise smaller of `a` and `b` (NaN propagates). */
 export const minimum = (a: TensorLike, b: TensorLike) => binary('minimum', a, b);
+/** Elementwise `a == b` (a bool tensor). */
 export const eq = (a: TensorLike, b: TensorLike) => binary('eq', a, b);
+/** Elementwise `a != b` (a bool tensor). */
 export const ne = (a: TensorLike, b: TensorLike) => binary('ne', a, b);
+/** Elementwise `a < b` (a bool tensor). */
 export const lt = (a: TensorLike, b: TensorLike) => binary('lt', a, b);
+/** Elementwise `a <= b` (a bool tensor). */
 export const le = (a: TensorLike, b: TensorLike) => binary('le', a, b);
+/** Elementwise `a > b` (a bool tensor). */
 export const gt = (a: TensorLike, b: TensorLike) => binary('gt', a, b);
+/** Elementwise `a >= b` (a bool tensor). */
 export const ge = (a: TensorLike, b: TensorLike) => binary('ge', a, b);
+/** Elementwise logical and (a bool tensor). */
 export const logicalAnd = (a: TensorLike, b: TensorLike) => binary('logicalAnd', a, b);
+/** Elementwise logical or (a bool tensor). */
 export const logicalOr = (a: TensorLike, b: TensorLike) => binary('logicalOr', a, b);

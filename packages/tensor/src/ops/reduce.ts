@@ -194,4 +194,5 @@ function argReduce(kind: 'max' | 'min', x: Tensor, dim: number | undefined, keep
 
 /** Index (int32) of the largest value over `dim`, or over the flattened tensor. */
 export const argmax = (x: Tensor, dim?: number, keepdim = false) => argReduce('max', x, dim, keepdim);
+/** Index (int32) of the smallest value over `dim`, or over the flattened tensor. @example argmin(d, 1) */
 export const argmin = (x: Tensor, dim?: number, keepdim = false) => argReduce('min', x, dim, keepdim);

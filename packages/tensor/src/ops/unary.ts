@@ -115,20 +115,27 @@ export const neg = (x: Tensor) => unary('neg', x);
 export const exp = (x: Tensor) => unary('exp', x);
 /** Natural logarithm. */
 export const log = (x: Tensor) => unary('log', x);
+/** Elementwise square root. @example sqrt(x) */
 export const sqrt = (x: Tensor) => unary('sqrt', x);
 /** 1/sqrt(x) */
 export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor) => unary('tanh', x);
 /** 1/(1+e^-x) */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
 /** max(x, 0) */
 export const relu = (x: Tensor) => unary('relu', x);
+/** Elementwise |x|. */
 export const abs = (x: Tensor) => unary('abs', x);
+/** Elementwise -1, 0 or 1. */
 export const sign = (x: Tensor) => unary('sign', x);
 /** The error function. */
 export const erf = (x: Tensor) => unary('erf', x);
+/** Elementwise sine. */
 export const sin = (x: Tensor) => unary('sin', x);
+/** Elementwise cosine. */
 export const cos = (x: Tensor) => unary('cos', x);
+/** Elementwise logical not (a bool tensor). */
 export const logicalNot = (x: Tensor) => unary('logicalNot', x);
 
 /**
