@@ -184,8 +184,8 @@ describeEachDevice('matmul', (device) => {
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) out[i * N + j] += a[i * K + k]! * b[k * N + j]!;
     return out;
   };
-  it('matches a naive product for any sizes, including transposed operands (property)', () => {
-    fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), fc.boolean(), async (M, K, N, transB) => {
+  it('matches a naive product for any sizes, including transposed operands (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), fc.boolean(), async (M, K, N, transB) => {
       manualSeed(M * 10000 + K * 100 + N);
       const a = randn([M, K], on);
       const b = transB ? randn([N, K], on).transpose(0, 1) : randn([K, N], on);
@@ -222,8 +222,8 @@ describeEachDevice('shape ops', (device) => {
     expect(x().T.shape).toEqual([4, 3, 2]);
     expect(x().mT.shape).toEqual([2, 4, 3]);
   });
-  it('slices with negative indices, steps and clamping like Python', () => {
-    fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 8 }), fc.integer({ min: -10, max: 10 }), fc.integer({ min: -10, max: 10 }), fc.integer({ min: 1, max: 3 }), async (n, s, e, step) => {
+  it('slices with negative indices, steps and clamping like Python', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 8 }), fc.integer({ min: -10, max: 10 }), fc.integer({ min: -10, max: 10 }), fc.integer({ min: 1, max: 3 }), async (n, s, e, step) => {
       const values = [...Array(n).keys()];
       const norm = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
       const want: number[] = [];
@@ -254,8 +254,8 @@ describeEachDevice('shape ops', (device) => {
     const [q, k, v] = randn([2, 3, 12], on).split(4, 2);
     expect([q!.shape, k!.shape, v!.shape]).toEqual([[2, 3, 4], [2, 3, 4], [2, 3, 4]]);
   });
-  it('contiguous copies keep values for any permutation (property)', () => {
-    fc.assert(fc.asyncProperty(shapeArb(1, 4), fc.nat(), async (shape, seed) => {
+  it('contiguous copies keep values for any permutation (property)', async () => {
+    await fc.assert(fc.asyncProperty(shapeArb(1, 4), fc.nat(), async (shape, seed) => {
       const n = numelOf(shape);
       const base = arange(n, undefined, on).view(shape);
       const perm = [...shape.keys()].sort((p, q) => ((p * 7919 + seed) % 13) - ((q * 7919 + seed) % 13));
