@@ -44,8 +44,21 @@ export interface CpuView {
 /** A CPU kernel: fills the (zeroed, contiguous) outputs from the inputs. */
 export type CpuKernel<A> = (outputs: TypedArray[], inputs: CpuView[], attrs: A, specs: readonly OutputSpec[]) => void;
 
-/** What a GPU dispatch binds, in binding order: an input view, an output, or a scratch buffer. */
-export type GpuBindingRef = { input: number } | { output: number } | { scratch: number };
+/**
+ * What a GPU dispatch binds, in binding order: an input view, an output, a scratch buffer, or the
+ * backend's error buffer (for kernels that validate their input, see `GpuKernelContext.check`).
+ */
+export type GpuBindingRef = { input: number } | { output: number } | { scratch: number } | { errors: true };
+
+/**
+ * What a validating GPU kernel found wrong: the code it passed to `fail(code, a, b)` and the two
+ * words it recorded (bit patterns of u32/i32/f32 values).
+ */
+export interface GpuFailure {
+  code: number;
+  a: number;
+  b: number;
+}
 
 /** One compute dispatch: a WGSL module (entry point `main`), its buffers, u32 params, and its size. */
 export interface GpuDispatch {
@@ -71,6 +84,12 @@ export interface GpuKernelContext {
   clearOutput(index: number): void;
   /** A temporary buffer of `bytes`, released when the kernel has been encoded. */
   scratch(bytes: number): number;
+  /**
+   * Register a check for the next dispatch: returns the slot the kernel passes to WGSL's `fail()`
+   * (bind `{ errors: true }` and declare it with `errorBinding`). If the kernel fails, the next
+   * read or sync throws `describe(failure)`, the same error the CPU throws at once.
+   */
+  check(describe: (failure: GpuFailure) => string): number;
 }
 
 export type GpuKernel<A> = (ctx: GpuKernelContext, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A) => void;

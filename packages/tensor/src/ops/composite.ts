@@ -13,7 +13,7 @@ import * as reference from './reference.ts';
 import { softmaxLast } from './softmax.ts';
 import { layerNormLast } from './layernorm.ts';
 import { geluFused } from './gelu.ts';
-import { crossEntropyRows } from './cross-entropy.ts';
+import { crossEntropyRows, targetOutOfBounds } from './cross-entropy.ts';
 
 export type { CrossEntropyOptions } from './reference.ts';
 import type { CrossEntropyOptions } from './reference.ts';
@@ -97,7 +97,7 @@ function checkTargets(targets: Tensor, classes: number, ignoreIndex: number): vo
   for (let i = 0; i < values.length; i++) {
     const t = values[i]!;
     if (t !== ignoreIndex && (t < 0 || t >= classes)) {
-      throw new Error(`crossEntropy: target ${t} at position ${i} is out of bounds for ${classes} classes (ignoreIndex ${ignoreIndex})`);
+      throw new Error(targetOutOfBounds(t, i, classes, ignoreIndex));
     }
   }
 }

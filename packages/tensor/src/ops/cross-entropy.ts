@@ -1,15 +1,21 @@
 /**
  * Fused cross-entropy rows for class targets: loss_r = logsumexp(x_r) - ((1-s)·x_r[t_r] + s·mean(x_r))
- * (0 where t_r is the ignore index), and its backward g_r·(softmax(x_r) - (1-s)·onehot(t_r) - s/C).
+ * (0 where t_r is the ignore index; -Infinity logits, i.e. masked classes, give 0 or +Infinity as in
+ * PyTorch, never NaN), and its backward g_r·(softmax(x_r) - (1-s)·onehot(t_r) - s/C).
  * `crossEntropy` reduces the rows; tested against the logSoftmax/gather composition.
  */
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { f32bits, header, load, rowEntry, store } from '../backend/webgpu/codegen.ts';
+import { errorBinding, f32bits, header, load, rowEntry, store, wordAsInt32 } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
+
+/** The error for a class target that is neither a class nor the ignore index (CPU and GPU alike). */
+export function targetOutOfBounds(target: number, position: number, classes: number, ignoreIndex: number): string {
+  return `crossEntropy: target ${target} at position ${position} is out of bounds for ${classes} classes (ignoreIndex ${ignoreIndex})`;
+}
 
 interface CeAttrs {
   rows: number;
@@ -33,11 +39,13 @@ const ceKernel: Kernel<CeAttrs> = {
       const l = m + Math.log(s);
       lse![r] = l;
       const target = ts[r]!;
-      loss![r] = target === a.ignoreIndex ? 0 : l - ((1 - a.smoothing) * xs[o + target]! + (a.smoothing * total) / a.cols);
+      // the smoothing term only when smoothing is on: 0 · (-Infinity) would turn a masked logit into NaN
+      loss![r] = target === a.ignoreIndex ? 0 : l - (1 - a.smoothing) * xs[o + target]! - (a.smoothing > 0 ? (a.smoothing * total) / a.cols : 0);
     }
   },
   gpu: (ctx, [x, t], [loss, lse], a) => {
-    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'loss', dtype: loss!.dtype, write: true }, { name: 'lse', dtype: lse!.dtype, write: true }])}
+    const slot = ctx.check((f) => targetOutOfBounds(wordAsInt32(f.a), f.b, a.cols, a.ignoreIndex));
+    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'loss', dtype: loss!.dtype, write: true }, { name: 'lse', dtype: lse!.dtype, write: true }, errorBinding(6)])}
 ${rowEntry(`  let C = P[1];
   let base = P[4] + r * C;
   var m = -3.4e38; var total = 0.0;
@@ -52,11 +60,13 @@ ${rowEntry(`  let C = P[1];
     let tgt = t[P[5] + r];
     var out = 0.0;
     if (tgt != bitcast<i32>(P[2])) {
-      out = lv - ((1.0 - pf(3u)) * ${load(x!.dtype, 'x[base + u32(tgt)]')} + pf(3u) * total / f32(C));
+      if (tgt < 0 || tgt >= i32(C)) { fail(1u, bitcast<u32>(tgt), r); }
+      let picked = ${load(x!.dtype, 'x[base + u32(clamp(tgt, 0, i32(C) - 1))]')};
+      out = lv - (1.0 - pf(3u)) * picked - select(0.0, pf(3u) * total / f32(C), pf(3u) > 0.0);
     }
     loss[r] = ${store(loss!.dtype, 'out')};
   }`)}`;
-    ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }, { output: 1 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset], workgroups: { threads: a.rows, size: 1 } });
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }, { output: 1 }, { errors: true }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset, slot], workgroups: { threads: a.rows, size: 1 } });
   },
 };
 

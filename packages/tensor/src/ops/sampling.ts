@@ -6,13 +6,18 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
 import { nextDrawKey, uniformAt } from '../random.ts';
-import { entry, header, literal, load } from '../backend/webgpu/codegen.ts';
+import { entry, errorBinding, header, literal, load, wordAsFloat32 } from '../backend/webgpu/codegen.ts';
 
 interface MultinomialAttrs {
   key: number;
   samples: number;
   replacement: boolean;
 }
+
+// the errors of the CPU kernel, and of the GPU kernel when it reports through fail()
+const badProbability = (row: number, w: number) => `multinomial: probabilities must be finite and non-negative, row ${row} has ${w}`;
+const noPositive = (row: number) => `multinomial: row ${row} has no positive probability`;
+const tooFewClasses = (row: number, samples: number) => `multinomial: row ${row} has fewer than ${samples} positive classes to draw without replacement`;
 
 /** Inverse-CDF sampling per row; without replacement, drawn classes leave the pool. */
 const multinomialKernel: Kernel<MultinomialAttrs> = {
@@ -27,11 +32,11 @@ const multinomialKernel: Kernel<MultinomialAttrs> = {
       let total = 0;
       for (let c = 0; c < C; c++) {
         const w = p[r * C + c]!;
-        if (!(w >= 0) || w === Infinity) throw new Error(`multinomial: probabilities must be finite and non-negative, row ${r} has ${w}`);
+        if (!(w >= 0) || w === Infinity) throw new Error(badProbability(r, w));
         weights[c] = w;
         total += w;
       }
-      if (!(total > 0)) throw new Error(`multinomial: row ${r} has no positive probability`);
+      if (!(total > 0)) throw new Error(noPositive(r));
       for (let s = 0; s < samples; s++) {
         const u = uniformAt(key, r * samples + s) * total;
         let acc = 0;
@@ -45,7 +50,7 @@ const multinomialKernel: Kernel<MultinomialAttrs> = {
         if (!replacement) {
           total -= weights[pick]!;
           weights[pick] = 0;
-          if (!(total > 0) && s + 1 < samples) throw new Error(`multinomial: row ${r} has fewer than ${samples} positive classes to draw without replacement`);
+          if (!(total > 0) && s + 1 < samples) throw new Error(tooFewClasses(r, samples));
         }
       }
     }
@@ -56,16 +61,21 @@ const multinomialKernel: Kernel<MultinomialAttrs> = {
     const rowStride = probs!.shape.length === 2 ? probs!.strides[0]! : 0;
     const colStride = probs!.strides[probs!.shape.length - 1]!;
     const w = ctx.scratch(rows * C * 4);
-    const code = `${header([{ name: 'p', dtype: probs!.dtype }, { name: 'out', dtype: 'int32', write: true }, { name: 'w', dtype: 'float32', write: true }])}
+    const slot = ctx.check((f) => (f.code === 1 ? badProbability(f.a, wordAsFloat32(f.b)) : f.code === 2 ? noPositive(f.a) : tooFewClasses(f.a, samples)));
+    const code = `${header([{ name: 'p', dtype: probs!.dtype }, { name: 'out', dtype: 'int32', write: true }, { name: 'w', dtype: 'float32', write: true }, errorBinding(8)])}
 ${entry(`  let r = i;
   if (r >= P[0]) { return; }
   let C = P[1]; let S = P[2];
   var total = 0.0;
   for (var c = 0u; c < C; c++) {
-    let v = max(${load(probs!.dtype, 'p[P[5] + r * P[6] + c * P[7]]')}, 0.0);
+    let raw = ${load(probs!.dtype, 'p[P[5] + r * P[6] + c * P[7]]')};
+    // NaN fails both comparisons; +Infinity is not finite
+    if (!(raw >= 0.0) || raw > 3.4028234663852886e38) { fail(1u, r, bitcast<u32>(raw)); }
+    let v = max(raw, 0.0);
     w[r * C + c] = v;
     total += v;
   }
+  if (!(total > 0.0)) { fail(2u, r, 0u); }
   for (var s = 0u; s < S; s++) {
     let u = (f32(hash2(P[3], r * S + s) >> 8u) / 16777216.0) * total;
     var acc = 0.0; var pick = 0u;
@@ -76,9 +86,12 @@ ${entry(`  let r = i;
       if (u < acc && v > 0.0) { break; }
     }
     out[r * S + s] = i32(pick);
-    if (P[4] == 0u) { total -= w[r * C + pick]; w[r * C + pick] = 0.0; }
+    if (P[4] == 0u) {
+      total -= w[r * C + pick]; w[r * C + pick] = 0.0;
+      if (!(total > 0.0) && s + 1u < S) { fail(3u, r, 0u); }
+    }
   }`, 64)}`;
-    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { scratch: w }], params: [rows, C, samples, key, replacement ? 1 : 0, probs!.offset, rowStride, colStride], workgroups: { threads: rows, size: 64 } });
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { scratch: w }, { errors: true }], params: [rows, C, samples, key, replacement ? 1 : 0, probs!.offset, rowStride, colStride, slot], workgroups: { threads: rows, size: 64 } });
   },
 };
 

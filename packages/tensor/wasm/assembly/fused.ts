@@ -273,7 +273,8 @@ export function crossEntropyRows(x: usize, targets: usize, loss: usize, lse: usi
       continue;
     }
     const picked = load<f32>(xr + <usize>t * 4);
-    store<f32>(loss + <usize>r * 4, l - ((1 - smoothing) * picked + smoothing * total / <f32>cols));
+    // the smoothing term only when on: 0 · (-Infinity) from a masked logit would be NaN
+    store<f32>(loss + <usize>r * 4, l - (1 - smoothing) * picked - (smoothing > 0 ? smoothing * total / <f32>cols : <f32>0));
   }
 }
 

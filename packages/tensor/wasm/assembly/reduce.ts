@@ -1,6 +1,30 @@
 // Sums over a contiguous block of dims: x viewed as [outer, R, inner], out [outer, inner].
 // Covers row sums (inner = 1) and column sums such as bias gradients (outer = 1).
 
+// Accuracy: every float32 value is widened and added in float64 (two-lane SIMD), and the sum is
+// rounded to float32 once, so a sum of 1e8 ones is exact and 1e6 × 0.1 is right to the last bit
+// or so (a float32 accumulator stalls at 2^24 and drifts on long rows and columns). The kernel is
+// bound by memory bandwidth for large inputs, so the wider adds cost next to nothing.
+
+/** The low two lanes of a float32×4 as float64×2. */
+@inline function lo(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+/** The high two lanes of a float32×4 as float64×2. */
+@inline function hi(v: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1));
+}
+
+/** Four float32 lanes from two float64×2 halves. */
+@inline function narrow(a: v128, b: v128): v128 {
+  return f32x4.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 1, 4, 5);
+}
+
+@inline function total(a: v128): f64 {
+  return f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+}
+
 /** Column sums are split over `inner` across threads; other sums over `outer`. */
 export function sumF32(x: usize, out: usize, outer: i32, R: i32, inner: i32, tid: i32, nt: i32): void {
   if (inner == 1) {
@@ -8,54 +32,50 @@ export function sumF32(x: usize, out: usize, outer: i32, R: i32, inner: i32, tid
     const o1 = min(outer, (tid + 1) * per);
     for (let o = tid * per; o < o1; o++) {
       const row = x + <usize>o * <usize>R * 4;
-      let s4 = f32x4.splat(0);
+      let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
       let r = 0;
-      for (; r + 4 <= R; r += 4) s4 = f32x4.add(s4, v128.load(row + <usize>r * 4));
-      let s: f64 = <f64>(f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3));
+      for (; r + 8 <= R; r += 8) {
+        const v = v128.load(row + <usize>r * 4), w = v128.load(row + <usize>r * 4, 16);
+        a0 = f64x2.add(a0, lo(v));
+        a1 = f64x2.add(a1, hi(v));
+        a2 = f64x2.add(a2, lo(w));
+        a3 = f64x2.add(a3, hi(w));
+      }
+      let s: f64 = total(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
       for (; r < R; r++) s += <f64>load<f32>(row + <usize>r * 4);
       store<f32>(out + <usize>o * 4, <f32>s);
     }
     return;
   }
-  // split the columns of every [R, inner] slab
+  // split the columns of every [R, inner] slab; 8 columns at a time
   const per = (((inner + nt - 1) / nt) + 3) & ~3;
   const c0 = min(inner, tid * per), c1 = min(inner, (tid + 1) * per);
   for (let o = 0; o < outer; o++) {
     const slab = x + <usize>o * <usize>R * <usize>inner * 4;
     const dst = out + <usize>o * <usize>inner * 4;
     let c = c0;
-    for (; c + 16 <= c1; c += 16) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (; c + 8 <= c1; c += 8) {
+      let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
       let p = slab + <usize>c * 4;
       for (let r = 0; r < R; r++) {
-        a0 = f32x4.add(a0, v128.load(p));
-        a1 = f32x4.add(a1, v128.load(p, 16));
-        a2 = f32x4.add(a2, v128.load(p, 32));
-        a3 = f32x4.add(a3, v128.load(p, 48));
+        const v = v128.load(p), w = v128.load(p, 16);
+        a0 = f64x2.add(a0, lo(v));
+        a1 = f64x2.add(a1, hi(v));
+        a2 = f64x2.add(a2, lo(w));
+        a3 = f64x2.add(a3, hi(w));
         p += <usize>inner * 4;
       }
-      v128.store(dst + <usize>c * 4, a0);
-      v128.store(dst + <usize>c * 4, a1, 16);
-      v128.store(dst + <usize>c * 4, a2, 32);
-      v128.store(dst + <usize>c * 4, a3, 48);
-    }
-    for (; c + 4 <= c1; c += 4) {
-      let a0 = f32x4.splat(0);
-      let p = slab + <usize>c * 4;
-      for (let r = 0; r < R; r++) {
-        a0 = f32x4.add(a0, v128.load(p));
-        p += <usize>inner * 4;
-      }
-      v128.store(dst + <usize>c * 4, a0);
+      v128.store(dst + <usize>c * 4, narrow(a0, a1));
+      v128.store(dst + <usize>c * 4, narrow(a2, a3), 16);
     }
     for (; c < c1; c++) {
-      let s: f32 = 0;
+      let s: f64 = 0;
       let p = slab + <usize>c * 4;
       for (let r = 0; r < R; r++) {
-        s += load<f32>(p);
+        s += <f64>load<f32>(p);
         p += <usize>inner * 4;
       }
-      store<f32>(dst + <usize>c * 4, s);
+      store<f32>(dst + <usize>c * 4, <f32>s);
     }
   }
 }

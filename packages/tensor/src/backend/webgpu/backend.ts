@@ -1,12 +1,25 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
-import type { Backend, GpuBindingRef, GpuCaps, GpuDispatch, GpuKernelContext, Kernel, OutputSpec, Storage, View } from '../types.ts';
+import type { Backend, GpuBindingRef, GpuCaps, GpuDispatch, GpuFailure, GpuKernelContext, Kernel, OutputSpec, Storage, View } from '../types.ts';
 import { BufferPool } from './pool.ts';
 import { CollectionTrigger, registerStorage, unregisterStorage } from '../collector.ts';
 import { elementwise, gpuItemSize } from './codegen.ts';
 import { fromHalfBits, toHalfBits } from './half.ts';
 import type { OpenedDevice } from './device.ts';
+
+/** A registered check of a validating kernel: its slot and how to word a failure. */
+interface PendingCheck {
+  slot: number;
+  describe: (f: GpuFailure) => string;
+}
+
+/** Checks whose slots were copied out with a read, waiting to be mapped. */
+interface CheckReadback {
+  staging: GPUBuffer;
+  bytes: number;
+  checks: PendingCheck[];
+}
 
 export interface GpuStorage extends Storage {
   readonly buffer: GPUBuffer;
@@ -16,6 +29,8 @@ export interface GpuStorage extends Storage {
 const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
 const READBACK_USAGE = 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */;
 const ARENA_BYTES = 1 << 20;
+/** Checks that can be in flight between two reads; later ones share the last slot. */
+const ERROR_SLOTS = 1024;
 const FLUSH_EVERY = 256;
 
 /**
@@ -43,6 +58,9 @@ export class WebGPUBackend implements Backend {
   private readonly maxBinding: number;
   private readonly offsetAlign: number;
   private destroyed = false;
+  /** The error buffer of validating kernels (4 words per slot) and the checks not yet read back. */
+  private errorBuffer: GPUBuffer | null = null;
+  private checks: PendingCheck[] = [];
   private readonly trigger = new CollectionTrigger('gpu', () => this.liveBytes());
 
   constructor(opened: OpenedDevice) {
@@ -132,7 +150,10 @@ export class WebGPUBackend implements Backend {
 
   async read(view: View): Promise<TypedArray> {
     const n = numel(view.shape);
-    if (n === 0) return hostArray(view.dtype, new Uint8Array(0), 0);
+    if (n === 0) {
+      await this.verifyChecks();
+      return hostArray(view.dtype, new Uint8Array(0), 0);
+    }
     let src = view.storage as GpuStorage;
     let temp: GpuStorage | null = null;
     if (src.freed) throw new Error('read: tensor used after dispose()');
@@ -147,6 +168,7 @@ export class WebGPUBackend implements Backend {
     this.commandEncoder().copyBufferToBuffer(src.buffer, 0, staging, 0, bytes);
     this.pending++;
     if (temp !== null) this.free(temp);
+    const checks = this.encodeCheckReadback();
     this.flush();
     try {
       await staging.mapAsync(0x1 /* READ */, 0, bytes);
@@ -157,8 +179,56 @@ export class WebGPUBackend implements Backend {
     const copy = new Uint8Array(staging.getMappedRange(0, bytes).slice(0));
     staging.unmap();
     this.readPool.release(staging);
+    await this.throwIfChecksFailed(checks);
     this.throwIfFailed();
     return hostArray(view.dtype, copy, n);
+  }
+
+  // ---- input checks of GPU kernels ------------------------------------------------------------
+
+  private check(describe: (f: GpuFailure) => string): number {
+    this.errorBuffer ??= this.gpu.createBuffer({ size: ERROR_SLOTS * 16, usage: 0x80 | 0x4 | 0x8 /* STORAGE | COPY_SRC | COPY_DST */ });
+    const slot = Math.min(this.checks.length, ERROR_SLOTS - 1);
+    this.checks.push({ slot, describe });
+    return slot;
+  }
+
+  /**
+   * Copy the slots of the checks encoded so far into a staging buffer and clear them, both in the
+   * commands about to be submitted (so later checks start from clean slots).
+   */
+  private encodeCheckReadback(): CheckReadback | null {
+    if (this.checks.length === 0 || this.errorBuffer === null) return null;
+    const checks = this.checks;
+    this.checks = [];
+    const bytes = (Math.min(checks.length, ERROR_SLOTS) * 16);
+    const staging = this.readPool.acquire(bytes);
+    this.endPass();
+    const enc = this.commandEncoder();
+    enc.copyBufferToBuffer(this.errorBuffer, 0, staging, 0, bytes);
+    enc.clearBuffer(this.errorBuffer, 0, bytes);
+    this.pending += 2;
+    return { staging, bytes, checks };
+  }
+
+  /** Throw the first failure of these checks, as the CPU would have when running the kernel. */
+  private async throwIfChecksFailed(read: CheckReadback | null): Promise<void> {
+    if (read === null) return;
+    await read.staging.mapAsync(0x1, 0, read.bytes);
+    const words = new Uint32Array(read.staging.getMappedRange(0, read.bytes).slice(0));
+    read.staging.unmap();
+    this.readPool.release(read.staging);
+    for (const c of read.checks) {
+      const code = words[c.slot * 4]!;
+      if (code !== 0) throw new Error(c.describe({ code, a: words[c.slot * 4 + 1]!, b: words[c.slot * 4 + 2]! }));
+    }
+  }
+
+  /** Submit and check what validating kernels found (used by sync and empty reads). */
+  private async verifyChecks(): Promise<void> {
+    const checks = this.encodeCheckReadback();
+    this.flush();
+    await this.throwIfChecksFailed(checks);
   }
 
   // ---- kernels ------------------------------------------------------------------------------
@@ -193,6 +263,7 @@ export class WebGPUBackend implements Backend {
         scratch.push(this.alloc('int32', Math.ceil(bytes / 4)) as GpuStorage);
         return scratch.length - 1;
       },
+      check: (describe) => this.check(describe),
     };
     kernel.gpu!(ctx, inputs, specs, attrs);
     for (const s of scratch) this.free(s);
@@ -220,11 +291,17 @@ export class WebGPUBackend implements Backend {
     }
     for (let k = 0; k < d.params.length; k++) this.arena[at + k] = d.params[k]! >>> 0;
     this.arenaUsed = at + words;
-    const buffers = d.bindings.map((b: GpuBindingRef) => ('input' in b ? (inputs[b.input]!.storage as GpuStorage) : 'output' in b ? outs[b.output]! : scratch[b.scratch]!));
+    const buffers = d.bindings.map((b: GpuBindingRef): GPUBuffer => {
+      if ('input' in b) return (inputs[b.input]!.storage as GpuStorage).buffer;
+      if ('output' in b) return outs[b.output]!.buffer;
+      if ('scratch' in b) return scratch[b.scratch]!.buffer;
+      if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
+      return this.errorBuffer;
+    });
     const bindGroup = this.gpu.createBindGroup({
       layout: entry.layout,
       entries: [
-        ...buffers.map((s, binding) => ({ binding, resource: { buffer: s.buffer } })),
+        ...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
         { binding: buffers.length, resource: { buffer: this.arenaBuffer, offset: at * 4, size: words * 4 } },
       ],
     });
@@ -280,7 +357,7 @@ export class WebGPUBackend implements Backend {
   }
 
   async sync(): Promise<void> {
-    this.flush();
+    await this.verifyChecks();
     await this.gpu.queue.onSubmittedWorkDone();
     this.throwIfFailed();
   }

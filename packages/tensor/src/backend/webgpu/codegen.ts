@@ -63,10 +63,25 @@ export interface BindingDecl {
   atomic?: boolean;
 }
 
+/**
+ * The error buffer of a validating kernel, declared with a `fail(code, a, b)` function that
+ * records the first failure in the slot whose number is the param P[slotParam].
+ */
+export function errorBinding(slotParam: number): BindingDecl & { errorSlot: number } {
+  return { name: 'errs', dtype: 'int32', errorSlot: slotParam };
+}
+
 /** `enable f16;` when needed, the binding declarations, and the params binding `P` last. */
-export function header(bindings: readonly BindingDecl[]): string {
+export function header(bindings: readonly (BindingDecl & { errorSlot?: number })[]): string {
   const f16 = bindings.some((b) => b.dtype === 'float16');
   const lines = bindings.map((b, i) => {
+    if (b.errorSlot !== undefined) {
+      return `@group(0) @binding(${i}) var<storage, read_write> errs: array<atomic<u32>>;
+fn fail(code: u32, a: u32, b: u32) {
+  let s = P[${b.errorSlot}u] * 4u;
+  if (atomicExchange(&errs[s], code) == 0u) { atomicStore(&errs[s + 1u], a); atomicStore(&errs[s + 2u], b); }
+}`;
+    }
     const t = storageType(b.dtype);
     const elem = b.atomic ? `atomic<${t === 'i32' ? 'i32' : 'u32'}>` : t;
     return `@group(0) @binding(${i}) var<storage, ${b.write || b.atomic ? 'read_write' : 'read'}> ${b.name}: array<${elem}>;`;
@@ -213,4 +228,14 @@ ${loads.join('\n')}
 /** Params for a strided view: [offset, strides…] over `shape` (dims given by the caller). */
 export function viewParams(v: View, shape: Shape): number[] {
   return [v.offset, ...shape.map((_, d) => v.strides[d]!)];
+}
+
+/** A word a kernel recorded with `fail()`, read back as the i32 it held. */
+export function wordAsInt32(word: number): number {
+  return word | 0;
+}
+
+/** A word a kernel recorded with `fail()`, read back as the f32 it held. */
+export function wordAsFloat32(word: number): number {
+  return new Float32Array(new Uint32Array([word]).buffer)[0]!;
 }

@@ -17,6 +17,81 @@ function init(kind: GpuReduceKind, dtype: DType): string {
   return computeType(dtype) === 'i32' ? literal('int32', big < 0 ? -2147483648 : 2147483647) : literal(dtype, big);
 }
 
+/** Elements one workgroup folds in a pass of a long reduction: 256 threads × 16 each. */
+const CHUNK = 4096;
+
+interface ChunkedReduce {
+  x: View;
+  out: OutputSpec;
+  kind: 'sum' | 'max' | 'min';
+  params: number[];
+  /** WGSL offset of reduced element `r` from an output's base. */
+  elemAt: (r: string) => string;
+  /** WGSL offset of output `o`'s first element. */
+  baseOf: string;
+  helpers: string;
+  nOut: number;
+  R: number;
+}
+
+/**
+ * A long reduction (R > CHUNK) in passes: each workgroup folds CHUNK elements of one output (16
+ * per thread, then a tree in shared memory) into a float32 partial; the next pass folds the
+ * partials the same way, until one value per output is left. Every value passes through at most
+ * ~24 additions per level and log_4096(R) levels, so sums stay accurate (a single loop per thread
+ * over 10^8 elements does not), and the whole GPU takes part instead of one workgroup per output.
+ */
+function reduceInChunks(ctx: GpuKernelContext, c: ChunkedReduce): void {
+  const combine = (acc: string, v: string) => (c.kind === 'sum' ? `${acc} + ${v}` : `${c.kind}(${acc}, ${v})`);
+  // integers fold exactly in i32, floats (float16 included) in f32
+  const part: DType = computeType(c.x.dtype) === 'i32' ? 'int32' : 'float32';
+  const pass = (src: 'x' | 'partials', write: DType, chunksAt: number, base: string, elem: (r: string) => string, helpers: string) => `${header([{ name: 'x', dtype: src === 'x' ? c.x.dtype : part, write: src !== 'x' }, { name: 'out', dtype: write, write: true }])}${helpers}
+var<workgroup> sv: array<${computeType(part)}, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let g = wid.x + wid.y * nwg.x;
+  let chunks = P[${chunksAt}u];
+  if (g >= P[0] * chunks) { return; }
+  let o = g / chunks;
+  let base = ${base};
+  var acc = ${init(c.kind, part)};
+  for (var k = 0u; k < 16u; k++) {
+    let r = (g % chunks) * ${CHUNK}u + k * 256u + l;
+    if (r < P[1]) { acc = ${combine('acc', elem('r'))}; }
+  }
+  sv[l] = acc;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (l < s) { sv[l] = ${combine('sv[l]', 'sv[l + s]')}; }
+    workgroupBarrier();
+  }
+  if (l == 0u) { out[g] = ${store(write, 'sv[0]')}; }
+}`;
+  // first pass: the strided input into partials [nOut, chunks] (R > CHUNK, so at least two)
+  let chunks = Math.ceil(c.R / CHUNK);
+  let partials = ctx.scratch(c.nOut * chunks * 4);
+  ctx.dispatch({
+    code: pass('x', part, c.params.length, c.baseOf, (r) => load(c.x.dtype, `x[base + ${c.elemAt(r)}]`), c.helpers),
+    bindings: [{ input: 0 }, { scratch: partials }],
+    params: [...c.params, chunks],
+    workgroups: { threads: c.nOut * chunks, size: 1 },
+  });
+  // further passes: contiguous partials [nOut, length] into [nOut, chunks], the last into out
+  while (chunks > 1) {
+    const length = chunks;
+    chunks = Math.ceil(length / CHUNK);
+    const final = chunks === 1;
+    const next = final ? -1 : ctx.scratch(c.nOut * chunks * 4);
+    ctx.dispatch({
+      code: pass('partials', final ? c.out.dtype : part, 2, 'o * P[1]', (r) => `x[base + ${r}]`, ''),
+      bindings: [{ scratch: partials }, final ? { output: 0 } : { scratch: next }],
+      params: [c.nOut, length, chunks],
+      workgroups: { threads: c.nOut * chunks, size: 1 },
+    });
+    partials = next;
+  }
+}
+
 /** Reduce `x` over `dims` into `out` (keepdim order); arg kinds write int32 indices along the single dim. */
 export function reduceGpu(ctx: GpuKernelContext, x: View, dims: readonly number[], out: OutputSpec, kind: GpuReduceKind): void {
   const nOut = numel(out.shape);
@@ -43,6 +118,10 @@ fn walk(i: u32, shapeAt: u32, strideAt: u32, rank: u32) -> u32 {
   }
   return off;
 }`;
+  if (!isArg && R > CHUNK) {
+    reduceInChunks(ctx, { x, out, kind, params, elemAt: (r) => `walk(${r}, ${rShape}u, ${rStr}u, P[3])`, baseOf: `P[4] + walk(o, ${kShape}u, ${kStr}u, P[2])`, helpers, nOut, R });
+    return;
+  }
   const innerContiguous = rRank > 0 && redC.strideSets[0]![rRank - 1] === 1;
   const perWorkgroup = innerContiguous || nOut < 2048;
   const outDtype = out.dtype;
