@@ -11,7 +11,7 @@ function makeCorpus(train: number[], val: number[], dtype: 'uint16' | 'uint32' =
   const Arr = dtype === 'uint16' ? Uint16Array : Uint32Array;
   writeFileSync(join(dir, 'train.bin'), new Uint8Array(Arr.from(train).buffer));
   writeFileSync(join(dir, 'val.bin'), new Uint8Array(Arr.from(val).buffer));
-  const meta: CorpusMeta = { version: 1, dtype, vocabSize: 70000, tokenizer: { type: 'gpt2' }, trainTokens: train.length, valTokens: val.length, eotToken: null, valFraction: 0.1, sources: [] };
+  const meta: CorpusMeta = { version: 1, dtype, vocabSize: dtype === 'uint16' ? 50257 : 70000, tokenizer: { type: 'gpt2' }, trainTokens: train.length, valTokens: val.length, eotToken: null, valFraction: 0.1, sources: [] };
   writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
   return dir;
 }

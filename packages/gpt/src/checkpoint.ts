@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDefaultDevice, type Device } from '@llmts/tensor';
 import { loadCheckpoint } from '@llmts/nn';
-import { loadTokenizer, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '@llmts/data';
+import { loadTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from './model.ts';
-import type { GPTConfig } from './config.ts';
+import { makeConfig, type GPTConfig } from './config.ts';
 
 /** A checkpoint directory, or a training output directory holding best/ (preferred) or last/. */
 export function resolveModelDir(path: string): string {
@@ -22,18 +22,38 @@ export function loadGPT(path: string, options: { device?: Device } = {}): { mode
   const dir = resolveModelDir(path);
   const device = options.device ?? getDefaultDevice();
   const ck = loadCheckpoint(dir, { device, optimizer: false });
-  const config = (ck.config.model ?? ck.config) as GPTConfig;
-  const model = new GPT(config, { device });
+  let model: GPT | null = null;
   try {
+    const configFile = join(ck.dir, 'config.json');
+    let config: GPTConfig;
+    try {
+      config = makeConfig((ck.config.model ?? ck.config) as Partial<GPTConfig>);
+    } catch (e) {
+      throw new Error(`${configFile}: ${(e as Error).message}`);
+    }
+    const tokenizer = checkpointTokenizer(ck.dir, config.vocabSize);
+    model = new GPT(config, { device });
     model.loadStateDict(ck.modelState);
+    model.eval();
+    return { model, tokenizer, config: model.config, dir: ck.dir };
   } catch (e) {
-    model.dispose();
+    model?.dispose();
     throw e;
   } finally {
     for (const t of Object.values(ck.modelState)) t.dispose();
   }
-  model.eval();
-  const tokPath = join(ck.dir, 'tokenizer.json');
-  const tokenizer = existsSync(tokPath) ? loadTokenizer(tokPath) : tokenizerFromJSON((ck.config.tokenizer ?? { type: 'gpt2' }) as TokenizerJSON);
-  return { model, tokenizer, config: model.config, dir: ck.dir };
+}
+
+/**
+ * The tokenizer saved with a checkpoint; it must cover the model's vocabulary (exactly, or up to
+ * nanoGPT's padding of the embedding to a multiple of 64).
+ */
+function checkpointTokenizer(dir: string, vocabSize: number): Tokenizer {
+  const file = join(dir, 'tokenizer.json');
+  if (!existsSync(file)) throw new Error(`checkpoint ${dir}: no tokenizer.json, so its token ids cannot be turned into text (copy the tokenizer.json of the corpus it was trained on)`);
+  const tokenizer = loadTokenizer(file);
+  const n = tokenizer.vocabSize;
+  const padded = vocabSize > n && vocabSize % 64 === 0 && vocabSize - n < 64;
+  if (n !== vocabSize && !padded) throw new Error(`${file}: the tokenizer has ${n} tokens but the model's vocabulary is ${vocabSize}`);
+  return tokenizer;
 }

@@ -49,5 +49,9 @@ export function makeConfig(partial: Partial<GPTConfig>): GPTConfig {
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`GPTConfig: dropout must be in [0, 1), got ${c.dropout}`);
   if (c.normPlacement !== 'pre' && c.normPlacement !== 'post') throw new Error(`GPTConfig: normPlacement must be 'pre' or 'post', got '${c.normPlacement}'`);
   if (c.gelu !== 'tanh' && c.gelu !== 'none') throw new Error(`GPTConfig: gelu must be 'tanh' or 'none', got '${c.gelu}'`);
+  if (typeof c.layerNormEps !== 'number' || !(c.layerNormEps > 0) || !Number.isFinite(c.layerNormEps)) throw new Error(`GPTConfig: layerNormEps must be a positive number, got ${JSON.stringify(c.layerNormEps)}`);
+  for (const k of ['bias', 'tiedEmbeddings'] as const) {
+    if (typeof c[k] !== 'boolean') throw new Error(`GPTConfig: ${k} must be true or false, got ${JSON.stringify(c[k])}`);
+  }
   return c;
 }

@@ -147,7 +147,7 @@ export function loadCheckpoint(dir: string, options: { device?: Device; optimize
   const at = resolveCheckpointDir(dir);
   const config = readJson(join(at, 'config.json'));
   const state = existsSync(join(at, 'state.json')) ? readJson(join(at, 'state.json')) : {};
-  const { tensors, metadata } = loadSafetensors(join(at, 'model.safetensors'), { device: options.device });
+  const { tensors, metadata } = loadSafetensors(join(at, 'model.safetensors'), { device: options.device, finite: true });
   const ties = metadata['llmts.ties'] ? (JSON.parse(metadata['llmts.ties']) as Record<string, string>) : {};
   for (const [alias, owner] of Object.entries(ties)) {
     if (!(owner in tensors)) throw new Error(`${join(at, 'model.safetensors')}: tied tensor '${alias}' points at missing '${owner}'`);
@@ -155,8 +155,13 @@ export function loadCheckpoint(dir: string, options: { device?: Device; optimize
   }
   let optimizerState: OptimizerState | null = null;
   if (options.optimizer !== false && existsSync(join(at, 'optimizer.safetensors')) && state.optimizer) {
-    const o = loadSafetensors(join(at, 'optimizer.safetensors'), { device: options.device });
-    optimizerState = { tensors: o.tensors, meta: state.optimizer as OptimizerState['meta'] };
+    try {
+      const o = loadSafetensors(join(at, 'optimizer.safetensors'), { device: options.device, finite: true });
+      optimizerState = { tensors: o.tensors, meta: state.optimizer as OptimizerState['meta'] };
+    } catch (e) {
+      for (const t of Object.values(tensors)) t.dispose();
+      throw e;
+    }
   }
   return { dir: at, config, modelState: tensors, metadata, optimizerState, state };
 }

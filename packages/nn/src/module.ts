@@ -1,4 +1,4 @@
-import { Tensor, keep, noGrad, tidy, type Device, type DType } from '@llmts/tensor';
+import { Tensor, isFloat, keep, noGrad, tidy, type Device, type DType } from '@llmts/tensor';
 import { fmt } from './format.ts';
 
 /**
@@ -182,11 +182,16 @@ export abstract class Module {
     const mismatched = Object.keys(own)
       .filter((k) => k in state && (state[k]!.ndim !== own[k]!.ndim || state[k]!.shape.some((d, i) => d !== own[k]!.shape[i])))
       .map((k) => `${k}: checkpoint ${fmt(state[k]!.shape)} vs model ${fmt(own[k]!.shape)}`);
-    if (mismatched.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
+    // an integer tensor where the model has floats (or the reverse) is a wrong file, not a cast
+    const wrongDtype = Object.keys(own)
+      .filter((k) => k in state && isFloat(state[k]!.dtype) !== isFloat(own[k]!.dtype))
+      .map((k) => `${k}: checkpoint ${state[k]!.dtype} vs model ${own[k]!.dtype}`);
+    if (mismatched.length > 0 || wrongDtype.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
       const parts = [];
       if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
       if (unexpected.length) parts.push(`unexpected keys: ${unexpected.join(', ')}`);
       if (mismatched.length) parts.push(`size mismatch: ${mismatched.join('; ')}`);
+      if (wrongDtype.length) parts.push(`dtype mismatch: ${wrongDtype.join('; ')}`);
       throw new Error(`loadStateDict: ${parts.join('; ')}`);
     }
     for (const [k, target] of Object.entries(own)) {

@@ -30,6 +30,23 @@ export interface Batch {
   y: Tensor;
 }
 
+/** Check meta.json's fields, naming the file and the field at fault. */
+function checkMeta(meta: CorpusMeta, file: string): void {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw new Error(`${file}: expected a JSON object`);
+  if (meta.dtype !== 'uint16' && meta.dtype !== 'uint32') throw new Error(`${file}: dtype must be uint16 or uint32, got ${JSON.stringify(meta.dtype)}`);
+  for (const key of ['vocabSize', 'trainTokens', 'valTokens'] as const) {
+    const v = meta[key] as unknown;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (key === 'vocabSize' ? 1 : 0)) throw new Error(`${file}: ${key} must be a ${key === 'vocabSize' ? 'positive' : 'non-negative'} integer, got ${JSON.stringify(v)}`);
+  }
+  if (meta.dtype === 'uint16' && meta.vocabSize > 65536) throw new Error(`${file}: a vocabulary of ${meta.vocabSize} does not fit uint16 token files`);
+  try {
+    const tokenizer = tokenizerFromJSON(meta.tokenizer);
+    if (tokenizer.vocabSize > meta.vocabSize) throw new Error(`its ${tokenizer.vocabSize} tokens exceed vocabSize ${meta.vocabSize}`);
+  } catch (e) {
+    throw new Error(`${file}: tokenizer: ${(e as Error).message.replace(/^tokenizer: /, '')}`);
+  }
+}
+
 /**
  * Train/val token files read without loading them: random (B, T) batches as nanoGPT's
  * `get_batch`, or sliding windows with a stride for epoch-style training.
@@ -65,7 +82,7 @@ export class TokenDataset {
     } catch (e) {
       throw new Error(`${metaPath}: not valid JSON (${(e as Error).message})`);
     }
-    if (meta.dtype !== 'uint16' && meta.dtype !== 'uint32') throw new Error(`${metaPath}: dtype must be uint16 or uint32, got ${JSON.stringify(meta.dtype)}`);
+    checkMeta(meta, metaPath);
     return new TokenDataset(dir, meta, options.backend ?? 'auto');
   }
 

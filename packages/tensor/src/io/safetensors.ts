@@ -69,6 +69,18 @@ export function parseHeader(bytes: Uint8Array, file = 'safetensors'): Safetensor
     if (off[1] > dataBytes) fail(file, `truncated: tensor '${name}' needs bytes up to ${off[1]} of the data section, which has ${dataBytes}`);
     entries.set(name, { dtype, shape, offsets: [off[0], off[1]] });
   }
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) {
+    fail(file, '__metadata__ must be an object of strings');
+  }
+  // as the reference implementation requires: the tensors tile the data section, no overlap, no gap
+  const ranges = [...entries].sort((a, b) => a[1].offsets[0] - b[1].offsets[0] || a[1].offsets[1] - b[1].offsets[1]);
+  let end = 0;
+  for (const [name, e] of ranges) {
+    if (e.offsets[0] < end) fail(file, `tensor '${name}' has data_offsets ${JSON.stringify(e.offsets)} overlapping the previous tensor's bytes (up to ${end})`);
+    if (e.offsets[0] > end) fail(file, `tensor '${name}' starts at byte ${e.offsets[0]} of the data section, leaving a gap after byte ${end}`);
+    end = e.offsets[1];
+  }
+  if (end !== dataBytes) fail(file, `the tensors cover ${end} bytes of the data section, but it has ${dataBytes} (trailing bytes or a damaged file)`);
   return { entries, metadata, dataStart };
 }
 
@@ -106,6 +118,8 @@ export interface LoadOptions {
   floatDtype?: DType;
   /** Load only these names. */
   only?: readonly string[];
+  /** Refuse floating point tensors holding NaN or ±Infinity (weights must be finite). */
+  finite?: boolean;
 }
 
 /** Read a safetensors file's header (names, dtypes, shapes, metadata) without loading data. */
@@ -130,6 +144,14 @@ export function loadSafetensors(path: string, options: LoadOptions = {}): { tens
   const names = options.only ?? [...header.entries.keys()];
   for (const n of names) if (!header.entries.has(n)) fail(path, `has no tensor named '${n}'`);
   const decoded = names.map((n) => ({ name: n, ...decode(bytes, header, n, header.entries.get(n)!, path), shape: header.entries.get(n)!.shape }));
+  if (options.finite) {
+    for (const d of decoded) {
+      if (!(d.data instanceof Float32Array || d.data instanceof Float64Array)) continue;
+      for (let i = 0; i < d.data.length; i++) {
+        if (!Number.isFinite(d.data[i]!)) fail(path, `tensor '${d.name}' holds ${d.data[i]} at flat index ${i} (weights must be finite)`);
+      }
+    }
+  }
   const tensors: Record<string, Tensor> = {};
   for (const d of decoded) {
     let dtype = d.dtype;
