@@ -7,9 +7,9 @@
 let seed = 0x2545f491;
 let draws = 0;
 
-/** Seed every later random draw (`rand`, `randn`, `dropout`, `multinomial`, init). */
+/** Seed every later random draw (`rand`, `randn`, `dropout`, `multinomial`, init). @example manualSeed(1337) */
 export function manualSeed(n: number): void {
-  if (!Number.isFinite(n)) throw new Error(`manualSeed: seed must be a finite number, got ${n}`);
+  if (!Number.isSafeInteger(n)) throw new Error(`manualSeed: seed must be an integer (at most 2^53 - 1 in size), got ${n}`);
   const lo = Math.floor(Math.abs(n)) % 4294967296;
   const hi = Math.floor(Math.abs(n) / 4294967296);
   seed = hash2(lo ^ 0x2545f491, hi ^ (n < 0 ? 0x9e3779b9 : 0));

@@ -74,8 +74,24 @@ async function* bytesOf(file: string, consumed: (n: number) => void): AsyncGener
       yield value;
     }
   } catch (e) {
-    throw new Error(`prepare: ${file}: xz decompression failed (${(e as Error).message})`);
+    throw new Error(`prepare: ${file}: ${xzProblem((e as Error).message)}`);
   }
+}
+
+/** xz-embedded's return codes in words (the decoder reports only the number). */
+const XZ_CODES: Record<string, string> = {
+  2: 'uses an integrity check this decoder does not support',
+  3: 'needs more memory than is available to decompress',
+  4: 'needs more memory than the decoder allows',
+  5: 'is not an .xz file (bad magic bytes or header)',
+  6: 'uses compression options this decoder does not support',
+  7: 'is corrupt (the compressed data or its checksum is damaged)',
+  8: 'is truncated (the file ends before the compressed stream does)',
+};
+
+function xzProblem(message: string): string {
+  const code = /error code (\d+)/.exec(message)?.[1];
+  return code !== undefined && XZ_CODES[code] !== undefined ? XZ_CODES[code] : `xz decompression failed (${message})`;
 }
 
 /** Decoded text chunks of a file; invalid UTF-8 is an error naming the file and byte offset. */

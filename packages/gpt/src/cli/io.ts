@@ -29,10 +29,13 @@ export function parseIds(text: string, what = 'ids'): number[] {
     } catch {
       throw new Error(`${what}: not a valid JSON array`);
     }
-  } else values = t.split(/[\s,]+/).filter(Boolean).map(Number);
-  if (!Array.isArray(values)) throw new Error(`${what}: expected a list of integers`);
+    if (!Array.isArray(values)) throw new Error(`${what}: expected a list of integers`);
+  } else {
+    // words as written, so an error quotes what the user typed
+    values = t.split(/[\s,]+/).filter(Boolean).map((w) => (/^\d+$/.test(w) && Number.isSafeInteger(Number(w)) ? Number(w) : w));
+  }
   values.forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${what}: item ${i} (${JSON.stringify(v)}) is not a non-negative integer`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error(`${what}: item ${i} (${typeof v === 'string' ? `'${v}'` : JSON.stringify(v)}) is not a non-negative integer`);
   });
   return values as number[];
 }

@@ -51,7 +51,29 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (cmd.flags.some((f) => f.name === 'device')) await init({ device: (args.device as Device | undefined) ?? 'auto' });
     return await cmd.run(args);
   } catch (e) {
-    process.stderr.write(`${e instanceof UsageError ? '' : 'error: '}${(e as Error).message}\n`);
+    const err = e as Error;
+    process.stderr.write(`${e instanceof UsageError ? '' : 'error: '}${process.env.LLMTS_DEBUG === '1' && !(e instanceof UsageError) ? err.stack ?? err.message : err.message}\n`);
     return e instanceof UsageError ? 2 : 1;
   }
+}
+
+/** Stop with one line for an error that escaped a command (the stack with LLMTS_DEBUG=1). */
+function fatal(e: unknown): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`error: ${process.env.LLMTS_DEBUG === '1' ? err.stack ?? err.message : err.message}\n`);
+  process.exit(1);
+}
+
+/**
+ * The `llmts` executable: `main` with the process around it. A closed stdout (`llmts sample | head`)
+ * ends the command quietly; any error is one line on stderr.
+ */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    fatal(e);
+  });
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  process.exitCode = await main(argv);
 }

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { manualSeed, type Device } from '@llmts/tensor';
+import type { Tokenizer } from '@llmts/data';
 import { commonFlags, type CommandSpec } from '../args.ts';
 import { loadGPT } from '../../checkpoint.ts';
 import { generate } from '../../generate.ts';
@@ -21,28 +22,52 @@ export const chatCommand: CommandSpec = {
   async run(a) {
     const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });
     manualSeed(Number(a.seed));
-    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+    const interactive = process.stdin.isTTY === true;
+    const rl = createInterface({ input: process.stdin, terminal: interactive });
     const eot = tokenizer.specialId('<|endoftext|>');
-    process.stdout.write(`llmts chat: ${model.numParams().toLocaleString()} parameters, context ${model.config.blockSize}. Empty line or Ctrl-D to quit.\n`);
-    const ask = () => new Promise<string | null>((resolve) => {
-      rl.question('Prompt: ', resolve);
-      rl.once('close', () => resolve(null));
-    });
-    for (;;) {
-      const line = await ask();
-      if (line === null || line.trim() === '') break;
-      const prompt = tokenizer.encode(line, { specialAsText: true });
-      if (prompt.length === 0) continue;
-      process.stdout.write('Completion: ');
-      const stream = new TextStream(tokenizer, (s) => process.stdout.write(s));
-      await generate(model, [prompt.slice(-model.config.blockSize)], {
-        maxNewTokens: Number(a['max-new-tokens']), temperature: Number(a.temperature), topK: a['top-k'] as number | undefined, topP: a['top-p'] as number | undefined,
-        stopToken: eot, onToken: (t) => { if (t !== eot) stream.push(t); },
-      });
-      stream.end();
-      process.stdout.write('\n');
+    process.stdout.write(`llmts chat: ${model.numParams().toLocaleString()} parameters, context ${model.config.blockSize}. ${interactive ? 'Empty line or Ctrl-D to quit.' : 'Reading prompts from stdin, one per line.'}\n`);
+    if (interactive) process.stdout.write('Prompt: ');
+    // every line is read, also when they arrive faster than replies (piped input)
+    for await (const line of rl) {
+      if (line.trim() === '') {
+        if (interactive) break;
+        continue;
+      }
+      const { ids, skipped } = encodeKnown(tokenizer, line);
+      if (skipped.length > 0) process.stdout.write(`(left out characters the model does not know: ${skipped.map((c) => JSON.stringify(c)).join(' ')})\n`);
+      if (ids.length > 0) {
+        process.stdout.write('Completion: ');
+        const stream = new TextStream(tokenizer, (s) => process.stdout.write(s));
+        await generate(model, [ids.slice(-model.config.blockSize)], {
+          maxNewTokens: Number(a['max-new-tokens']), temperature: Number(a.temperature), topK: a['top-k'] as number | undefined, topP: a['top-p'] as number | undefined,
+          stopToken: eot, onToken: (t) => { if (t !== eot) stream.push(t); },
+        });
+        stream.end();
+        process.stdout.write('\n');
+      }
+      if (interactive) process.stdout.write('Prompt: ');
     }
     rl.close();
+    model.dispose();
     return 0;
   },
 };
+
+/** The ids of `text`, leaving out characters the tokenizer cannot encode (a character vocabulary lacks them). */
+function encodeKnown(tokenizer: Tokenizer, text: string): { ids: number[]; skipped: string[] } {
+  try {
+    return { ids: tokenizer.encode(text, { specialAsText: true }), skipped: [] };
+  } catch {
+    const skipped = new Set<string>();
+    const known = [...text].filter((c) => {
+      try {
+        tokenizer.encode(c, { specialAsText: true });
+        return true;
+      } catch {
+        skipped.add(c);
+        return false;
+      }
+    });
+    return { ids: tokenizer.encode(known.join(''), { specialAsText: true }), skipped: [...skipped] };
+  }
+}

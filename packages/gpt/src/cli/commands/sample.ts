@@ -48,6 +48,7 @@ export const sampleCommand: CommandSpec = {
     { name: 'json', type: 'boolean', help: 'print {"tokens": [new ids], "text": "..."} (one line per sample) instead of streaming text' },
   ],
   async run(a) {
+    if (a['prompt-ids'] !== undefined) parseIds(String(a['prompt-ids']), 'sample: --prompt-ids'); // before the model loads
     const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });
     const { vocabSize } = model.config;
     const { ids: prompt, text } = promptIds(a, tokenizer);

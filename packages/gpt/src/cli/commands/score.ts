@@ -16,8 +16,9 @@ export const scoreCommand: CommandSpec = {
   ],
   async run(a) {
     if ((a.text === undefined) === (a['prompt-ids'] === undefined)) throw new Error('score: give exactly one of --text and --prompt-ids');
+    const given = a['prompt-ids'] !== undefined ? parseIds(String(a['prompt-ids']), 'score: --prompt-ids') : null; // before the model loads
     const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });
-    const ids = a.text !== undefined ? tokenizer.encode(String(a.text), { allowedSpecial: 'all' }) : parseIds(String(a['prompt-ids']), 'score: --prompt-ids');
+    const ids = given ?? tokenizer.encode(String(a.text), { allowedSpecial: 'all' });
     if (ids.length < 2) throw new Error(`score: need at least 2 tokens to score next-token predictions, got ${ids.length}`);
     const { blockSize, vocabSize } = model.config;
     for (const id of ids) if (id >= vocabSize) throw new Error(`score: token ${id} is outside the vocabulary of ${vocabSize}`);
