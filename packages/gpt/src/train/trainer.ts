@@ -7,13 +7,15 @@
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getDefaultDevice, hasBackend, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
-import { getBackend, initWebGPU } from '@llmts/tensor/internal';
+import { totalmem } from 'node:os';
+import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
+import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
 import { AdamW, clipGradNorm, loadCheckpoint, saveCheckpoint, warmupCosine } from '@llmts/nn';
 import { TokenDataset } from '@llmts/data';
 import { ProgressLine, formatCount, formatDuration } from '@llmts/data/internal';
 import { GPT } from '../model.ts';
-import type { GPTConfig } from '../config.ts';
+import { makeConfig, type GPTConfig } from '../config.ts';
+import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotPng, plotSvg, type Series } from './plot.ts';
 import { claimOutDir } from './run-dir.ts';
@@ -98,6 +100,35 @@ export function writePlots(outDir: string, history: readonly LogEntry[], title: 
   writeFileSync(join(outDir, 'loss.png'), plotPng(series));
 }
 
+const GiB = 2 ** 30;
+const gib = (bytes: number) => `${(bytes / GiB).toFixed(bytes < GiB ? 2 : 1)} GiB`;
+
+/**
+ * Refuse a configuration whose step cannot fit: on the CPU the WebAssembly heap (4 GiB, less what
+ * is live) and the machine's memory; on the GPU the largest tensor its storage bindings hold.
+ */
+function checkMemory(config: GPTConfig, batchSize: number, device: Device): void {
+  const est = estimateTrainingMemory(config, batchSize);
+  const advice = (budget: number) => {
+    const fits = largestBatchSize(config, budget);
+    return fits > 0 ? `lower --batch-size (about ${fits} fits) or --block-size` : 'even --batch-size 1 does not fit: lower --block-size, or train a smaller model (--n-layer, --n-embd)';
+  };
+  if (device === 'cpu') {
+    const stats = memoryStats('cpu');
+    // the heap hands out blocks in size classes (up to 1/8 over the request) and never shrinks
+    const heap = stats.heapLimitBytes ? 0.88 * stats.heapLimitBytes - stats.liveBytes : Infinity;
+    const budget = Math.min(heap, totalmem() * 0.8);
+    if (est.bytes > budget) {
+      throw new Error(`train: a step at --batch-size ${batchSize} needs about ${gib(est.bytes)} (weights, gradients and AdamW ${gib(est.stateBytes)}, activations ${gib(est.activationBytes)}), more than the ${gib(budget)} the CPU backend can use; ${advice(budget)}`);
+    }
+    return;
+  }
+  const maxTensor = webgpuBackend()?.maxBinding ?? Infinity;
+  if (est.largestTensorBytes > maxTensor) {
+    throw new Error(`train: at --batch-size ${batchSize} one tensor of a step (logits or attention scores) takes ${gib(est.largestTensorBytes)}, more than this GPU's largest storage binding of ${gib(maxTensor)}; lower --batch-size or --block-size`);
+  }
+}
+
 /** Stop a run whose loss stopped being a number: nothing more is saved, best/ keeps the last good model. */
 function diverged(iter: number, what: string): never {
   throw new Error(`train: diverged at iteration ${iter}: ${what}; nothing was saved past the last finite evaluation (try a lower --learning-rate, a --warmup-iters, or --grad-clip)`);
@@ -149,6 +180,7 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
       state = { iter: 0, bestVal: Infinity, rng: getRngState(), trainedSeconds: 0, history: [] };
     }
     if (modelConfig.vocabSize !== ds.vocabSize) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
+    checkMemory(makeConfig(modelConfig), tc.batchSize, device);
     const model = new GPT(modelConfig, { device });
     const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
     try {

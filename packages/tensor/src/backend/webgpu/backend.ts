@@ -55,7 +55,8 @@ export class WebGPUBackend implements Backend {
   private arenaBuffer: GPUBuffer;
   private readonly stagingToDestroy: GPUBuffer[] = [];
   private firstError: string | null = null;
-  private readonly maxBinding: number;
+  /** The largest tensor this device can hold, in bytes (its largest storage binding). */
+  readonly maxBinding: number;
   private readonly offsetAlign: number;
   private destroyed = false;
   /** The error buffer of validating kernels (4 words per slot) and the checks not yet read back. */
