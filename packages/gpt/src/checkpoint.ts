@@ -32,7 +32,7 @@ export function loadGPT(path: string, options: { device?: Device } = {}): { mode
       throw new Error(`${configFile}: ${(e as Error).message}`);
     }
     const tokenizer = checkpointTokenizer(ck.dir, config.vocabSize);
-    model = new GPT(config, { device });
+    model = new GPT(config, { device, init: false });
     model.loadStateDict(ck.modelState);
     model.eval();
     return { model, tokenizer, config: model.config, dir: ck.dir };

@@ -4,7 +4,7 @@
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
 import { cat, causalSoftmax, crossEntropy, dropout, arange, keep, type Device, type Tensor } from '@llmts/tensor';
-import { Embedding, LayerNorm, Linear, Module, ModuleList, init } from '@llmts/nn';
+import { Embedding, LayerNorm, Linear, Module, ModuleList, init, type FactoryOptions } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
 /** Keys and values of earlier positions, per layer: (B, nHead, Tpast, headDim). */
@@ -35,10 +35,10 @@ export class CausalSelfAttention extends Module {
   private readonly nHead: number;
   private readonly p: number;
 
-  constructor(c: GPTConfig, device?: Device) {
+  constructor(c: GPTConfig, f: FactoryOptions = {}) {
     super();
-    this.c_attn = new Linear(c.nEmbd, 3 * c.nEmbd, { bias: c.bias, device });
-    this.c_proj = new Linear(c.nEmbd, c.nEmbd, { bias: c.bias, device });
+    this.c_attn = new Linear(c.nEmbd, 3 * c.nEmbd, { ...f, bias: c.bias });
+    this.c_proj = new Linear(c.nEmbd, c.nEmbd, { ...f, bias: c.bias });
     this.nHead = c.nHead;
     this.p = c.dropout;
   }
@@ -76,10 +76,10 @@ export class MLP extends Module {
   c_fc: Linear;
   c_proj: Linear;
 
-  constructor(private readonly c: GPTConfig, device?: Device) {
+  constructor(private readonly c: GPTConfig, f: FactoryOptions = {}) {
     super();
-    this.c_fc = new Linear(c.nEmbd, 4 * c.nEmbd, { bias: c.bias, device });
-    this.c_proj = new Linear(4 * c.nEmbd, c.nEmbd, { bias: c.bias, device });
+    this.c_fc = new Linear(c.nEmbd, 4 * c.nEmbd, { ...f, bias: c.bias });
+    this.c_proj = new Linear(4 * c.nEmbd, c.nEmbd, { ...f, bias: c.bias });
   }
 
   /** x (B, T, C) -> (B, T, C). */
@@ -95,13 +95,13 @@ export class Block extends Module {
   ln_2: LayerNorm;
   mlp: MLP;
 
-  constructor(private readonly c: GPTConfig, device?: Device) {
+  constructor(private readonly c: GPTConfig, f: FactoryOptions = {}) {
     super();
-    const ln = () => new LayerNorm(c.nEmbd, { bias: c.bias, eps: c.layerNormEps, device });
+    const ln = () => new LayerNorm(c.nEmbd, { ...f, bias: c.bias, eps: c.layerNormEps });
     this.ln_1 = ln();
-    this.attn = new CausalSelfAttention(c, device);
+    this.attn = new CausalSelfAttention(c, f);
     this.ln_2 = ln();
-    this.mlp = new MLP(c, device);
+    this.mlp = new MLP(c, f);
   }
 
   /** x (B, T, C) -> (B, T, C); `cache` and `past` for generation with a KV cache. */
@@ -121,12 +121,12 @@ class Transformer extends Module {
   h: ModuleList<Block>;
   ln_f: LayerNorm;
 
-  constructor(c: GPTConfig, device?: Device) {
+  constructor(c: GPTConfig, f: FactoryOptions = {}) {
     super();
-    this.wte = new Embedding(c.vocabSize, c.nEmbd, { device });
-    this.wpe = new Embedding(c.blockSize, c.nEmbd, { device });
-    this.h = new ModuleList(Array.from({ length: c.nLayer }, () => new Block(c, device)));
-    this.ln_f = new LayerNorm(c.nEmbd, { bias: c.bias, eps: c.layerNormEps, device });
+    this.wte = new Embedding(c.vocabSize, c.nEmbd, f);
+    this.wpe = new Embedding(c.blockSize, c.nEmbd, f);
+    this.h = new ModuleList(Array.from({ length: c.nLayer }, () => new Block(c, f)));
+    this.ln_f = new LayerNorm(c.nEmbd, { ...f, bias: c.bias, eps: c.layerNormEps });
   }
 }
 
@@ -146,15 +146,22 @@ export class GPT extends Module {
   transformer: Transformer;
   lm_head: Linear;
 
-  constructor(config: Partial<GPTConfig>, options: { device?: Device } = {}) {
+  /**
+   * `init: false` leaves the weights zero (for weights loaded right after, as `loadGPT` does:
+   * no time spent drawing values that are overwritten).
+   */
+  constructor(config: Partial<GPTConfig>, options: { device?: Device; init?: boolean } = {}) {
     super();
     const c = (this.config = makeConfig(config));
-    this.transformer = new Transformer(c, options.device);
-    this.lm_head = new Linear(c.nEmbd, c.vocabSize, { bias: false, device: options.device });
+    // the layers' own defaults are skipped: GPT-2's initialisation below replaces them
+    const f: FactoryOptions = { device: options.device, init: false };
+    this.transformer = new Transformer(c, f);
+    this.lm_head = new Linear(c.nEmbd, c.vocabSize, { ...f, bias: false });
     if (c.tiedEmbeddings) {
       this.lm_head.weight.dispose(); // the head reads the token embedding instead
       this.lm_head.weight = this.transformer.wte.weight;
     }
+    if (options.init === false) return;
     // GPT-2 init: N(0, 0.02) weights, zero biases, residual projections scaled by 1/sqrt(2·nLayer)
     for (const m of this.modules()) {
       if (m instanceof Linear) {

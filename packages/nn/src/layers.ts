@@ -13,6 +13,11 @@ function own(t: Tensor): Parameter {
 export interface FactoryOptions {
   device?: Device;
   dtype?: DType;
+  /**
+   * false: leave the weights zero instead of drawing their initial values (for weights that are
+   * loaded right after, as PyTorch's `skip_init`). Default true.
+   */
+  init?: boolean;
 }
 
 /**
@@ -27,8 +32,9 @@ export class Linear extends Module {
     super();
     const o = { device: options.device, dtype: options.dtype ?? 'float32' };
     this.weight = own(empty([outFeatures, inFeatures], o));
-    kaimingUniform_(this.weight);
     this.bias = options.bias === false ? null : own(empty([outFeatures], o));
+    if (options.init === false) return;
+    kaimingUniform_(this.weight);
     if (this.bias) uniform_(this.bias, -1 / Math.sqrt(inFeatures), 1 / Math.sqrt(inFeatures));
   }
 
@@ -53,7 +59,7 @@ export class Embedding extends Module {
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: FactoryOptions = {}) {
     super();
     this.weight = own(empty([numEmbeddings, embeddingDim], { device: options.device, dtype: options.dtype ?? 'float32' }));
-    normal_(this.weight);
+    if (options.init !== false) normal_(this.weight);
   }
 
   /** ids (int32, any shape) -> (..., embeddingDim). */

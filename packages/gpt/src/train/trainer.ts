@@ -181,7 +181,7 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
     }
     if (modelConfig.vocabSize !== ds.vocabSize) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
     checkMemory(makeConfig(modelConfig), tc.batchSize, device);
-    const model = new GPT(modelConfig, { device });
+    const model = new GPT(modelConfig, { device, init: resumeFrom === null });
     const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
     try {
       if (resumeFrom) {

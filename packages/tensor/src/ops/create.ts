@@ -5,6 +5,7 @@ import { getBackend, getDefaultDevice } from '../backend/registry.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
 import { pendingStorage, type CpuStorage } from '../backend/cpu/backend.ts';
+import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { hash2, nextDrawKey, normalAt, uniformAt, umulhi } from '../random.ts';
 import { computeType, entry, f32bits, header, store } from '../backend/webgpu/codegen.ts';
 import { where } from './binary.ts';
@@ -268,6 +269,12 @@ export const randomKernel: Kernel<RandomAttrs> = {
   name: 'random',
   cpu: (outs, _inputs, { key, kind, low, high }) => {
     const out = outs[0]!;
+    const w = wasmOperands([], [out]);
+    if (w !== null) {
+      const code = kind === 'uniform' ? 0 : kind === 'normal' ? 1 : 2;
+      w.rt.run('randomFill', [w.outs[0]!, out.length, key >>> 0, code, low, high, kind === 'int' ? (high - low) >>> 0 : 0], threadsFor(w.rt, out.length));
+      return;
+    }
     if (kind === 'uniform') for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * uniformAt(key, i);
     else if (kind === 'normal') for (let i = 0; i < out.length; i++) out[i] = low + high * normalAt(key, i);
     else for (let i = 0; i < out.length; i++) out[i] = low + umulhi(hash2(key, i), high - low);

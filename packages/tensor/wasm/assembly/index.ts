@@ -3,3 +3,4 @@ export { sgemm, gemmScratchBytes } from './gemm';
 export { softmaxRows, softmaxBackwardRows, layerNormRows, layerNormBackwardRows, geluForward, geluBackward, crossEntropyRows, crossEntropyBackwardRows } from './fused';
 export { binaryF32, adamF32 } from './elementwise';
 export { sumF32, copyStrided4 } from './reduce';
+export { randomFill } from './random';
