@@ -8,6 +8,13 @@ import { noGrad, tensor, tidy, type Tensor } from '@llmts/tensor';
 import type { GPT, KVCache } from './model.ts';
 import { checkSampling, sampleRows, type SamplingOptions } from './sampling.ts';
 
+/** Resolve after pending I/O events and timers had their turn (CPU steps only await microtasks). */
+function nextTask(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/** Options of `generate`: sampling, how many tokens, when to stop, and a callback per token. */
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   /** Stop a sequence once it emits this token (the token is included). */
@@ -69,6 +76,7 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
         if (b === 0 && o.onToken?.(tok) === false) stop = true;
       });
       if (stop) break;
+      await nextTask(); // let I/O run between tokens (a closed pipe, a stop button, a streamed reply)
     }
   } finally {
     cache?.dispose();

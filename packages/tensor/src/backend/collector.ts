@@ -23,6 +23,8 @@ interface Realm {
 
 let realm: Realm | null = null;
 let enabled = true;
+/** The least growth of live bytes between two forced collections. */
+let minGrowth = 256 * 2 ** 20;
 
 /** A registry that can run its finalizers synchronously after a forced GC, when the engine allows. */
 function open(): Realm {
@@ -56,17 +58,17 @@ export function unregisterStorage(token: object): void {
  * at least 256 MiB more), so a steady workload triggers it rarely and a leaking one often.
  */
 export class CollectionTrigger {
-  private next = 256 * 2 ** 20;
+  /** Live bytes after the last collection (0 before the first). */
+  private after = 0;
 
   constructor(private readonly device: string, private readonly live: () => number) {}
 
   /** Called before an allocation of `bytes`. */
   check(bytes: number): void {
-    if (!enabled || this.live() + bytes < this.next) return;
+    if (!enabled || this.live() + bytes < Math.max(2 * this.after, this.after + minGrowth)) return;
     collectGarbage();
-    const after = this.live();
-    this.next = Math.max(2 * after, after + 256 * 2 ** 20);
-    if (realm?.gc === null) noticeOnce(`collector-${this.device}`, `${(after / 2 ** 20).toFixed(0)} MiB of ${this.device} tensors are live and this engine cannot collect forgotten ones synchronously; dispose tensors or use tidy()`);
+    this.after = this.live();
+    if (realm?.gc === null) noticeOnce(`collector-${this.device}`, `${(this.after / 2 ** 20).toFixed(0)} MiB of ${this.device} tensors are live and this engine cannot collect forgotten ones synchronously; dispose tensors or use tidy()`);
   }
 }
 
@@ -79,7 +81,11 @@ export function collectGarbage(): boolean {
   return true;
 }
 
-/** Tests of library code turn the backstop off, so a leak shows in live bytes instead of being collected. */
-export function setGarbageBackstop(on: boolean): void {
+/**
+ * Tests of library code turn the backstop off, so a leak shows in live bytes instead of being
+ * collected; `minGrowthBytes` (default 256 MiB) sets how much live bytes grow before a collection.
+ */
+export function setGarbageBackstop(on: boolean, options: { minGrowthBytes?: number } = {}): void {
   enabled = on;
+  if (options.minGrowthBytes !== undefined) minGrowth = options.minGrowthBytes;
 }
