@@ -4,19 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareCorpus } from '@llmts/data';
-import { loadGPT, train, type LogEntry, type Preset } from '@llmts/gpt';
+import { loadGPT, train, type LogEntry } from '@llmts/gpt';
+import { tinyPreset as tinyPreset_ } from '../helpers/presets.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-const tinyPreset: Preset = {
-  name: 'test-tiny',
-  description: 'a very small model for tests',
-  model: { blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0.1, bias: true },
-  train: {
-    batchSize: 4, gradAccumSteps: 2, maxIters: 24, evalInterval: 8, evalIters: 2, logInterval: 4, learningRate: 3e-3, minLr: 3e-4,
-    warmupIters: 4, lrDecayIters: 24, decayLr: true, weightDecay: 0.1, beta1: 0.9, beta2: 0.99, gradClip: 1, seed: 5, alwaysSaveCheckpoint: false,
-  },
-};
+const tinyPreset = tinyPreset_('test-tiny', { nLayer: 2, dropout: 0.1 }, { gradAccumSteps: 2, maxIters: 24, evalInterval: 8, evalIters: 2, logInterval: 4, warmupIters: 4, lrDecayIters: 24 });
 
 async function corpus(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'trainer-'));

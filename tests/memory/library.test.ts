@@ -10,7 +10,8 @@ import { liveBytes, manualSeed, randint, tensor, tidy, type Device } from '@llmt
 import { setGarbageBackstop, storageBytes } from '@llmts/tensor/internal';
 import { AdamW, Embedding, LayerNorm, Linear, SGD, clipGradNorm, loadCheckpoint, saveCheckpoint, type Module } from '@llmts/nn';
 import { CharTokenizer, prepareCorpus } from '@llmts/data';
-import { GPT, generate, loadGPT, train, type Preset } from '@llmts/gpt';
+import { GPT, generate, loadGPT, train } from '@llmts/gpt';
+import { tinyPreset } from '../helpers/presets.ts';
 import { testDevices } from '../helpers/devices.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -101,15 +102,7 @@ describe.each(testDevices())('library code leaves only what it returns [%s]', (d
 });
 
 describe('the trainer', () => {
-  const preset: Preset = {
-    name: 'leak-tiny',
-    description: 'tiny',
-    model: { blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0.1, bias: true },
-    train: {
-      batchSize: 4, gradAccumSteps: 2, maxIters: 6, evalInterval: 3, evalIters: 2, logInterval: 2, learningRate: 3e-3, minLr: 3e-4,
-      warmupIters: 2, lrDecayIters: 6, decayLr: true, weightDecay: 0.1, beta1: 0.9, beta2: 0.99, gradClip: 1, seed: 5, alwaysSaveCheckpoint: false,
-    },
-  };
+  const preset = tinyPreset('leak-tiny', { dropout: 0.1 }, { gradAccumSteps: 2, maxIters: 6, evalInterval: 3, evalIters: 2, warmupIters: 2, lrDecayIters: 6 });
 
   it('leaves only the returned model live, after a fresh run, a resumed run and a failed one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leak-train-'));

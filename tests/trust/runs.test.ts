@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareCorpus } from '@llmts/data';
-import { loadGPT, train, type Preset } from '@llmts/gpt';
+import { loadGPT, train } from '@llmts/gpt';
+import { tinyPreset } from '../helpers/presets.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'packages/gpt/bin/llmts.js');
@@ -16,15 +17,7 @@ const llmts = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, LLMTS_QUIET: '1', LLMTS_WEBGPU: '0', ...env } });
 const tiny = ['--preset', 'shakespeare-char-cpu', '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch-size', '4', '--eval-iters', '1', '--eval-interval', '4', '--warmup-iters', '1'];
 
-const preset: Preset = {
-  name: 'runs-tiny',
-  description: 'tiny',
-  model: { blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true },
-  train: {
-    batchSize: 4, gradAccumSteps: 1, maxIters: 8, evalInterval: 4, evalIters: 1, logInterval: 2, learningRate: 3e-3, minLr: 3e-4,
-    warmupIters: 1, lrDecayIters: 8, decayLr: true, weightDecay: 0.1, beta1: 0.9, beta2: 0.99, gradClip: 1, seed: 5, alwaysSaveCheckpoint: false,
-  },
-};
+const preset = tinyPreset('runs-tiny');
 
 let work = '';
 let data = '';
@@ -39,6 +32,13 @@ beforeAll(async () => {
 }, 120_000);
 
 const fresh = (name: string) => join(work, name);
+/** A copy of the run in `from`, named `name`, with one of its checkpoints edited. */
+function copyRun(from: string, name: string, checkpoint: 'best' | 'last', edit: (dir: string) => void): string {
+  const dir = fresh(name);
+  cpSync(from, dir, { recursive: true });
+  edit(join(dir, checkpoint));
+  return dir;
+}
 const run = (out: string, extra: Partial<Parameters<typeof train>[0]> = {}) => train({ preset, dataDir: data, outDir: out, device: 'cpu', progress: false, ...extra });
 
 describe('the output directory', () => {
@@ -113,12 +113,7 @@ describe('--resume', () => {
     out = fresh('resume');
     (await run(out)).model.dispose();
   });
-  const variant = (name: string, edit: (dir: string) => void) => {
-    const dir = fresh(name);
-    cpSync(out, dir, { recursive: true });
-    edit(join(dir, 'last'));
-    return dir;
-  };
+  const variant = (name: string, edit: (last: string) => void) => copyRun(out, name, 'last', edit);
   const editState = (change: (s: Record<string, unknown>) => void) => (last: string) => {
     const s = JSON.parse(readFileSync(join(last, 'state.json'), 'utf8')) as Record<string, unknown>;
     change(s);
@@ -170,12 +165,7 @@ describe('checkpoints that are wrong do not load', () => {
     good = fresh('ck');
     (await run(good)).model.dispose();
   });
-  const broken = (name: string, edit: (best: string) => void) => {
-    const dir = fresh(name);
-    cpSync(good, dir, { recursive: true });
-    edit(join(dir, 'best'));
-    return dir;
-  };
+  const broken = (name: string, edit: (best: string) => void) => copyRun(good, name, 'best', edit);
   /** Rewrite model.safetensors' header (same data) with `change` applied. */
   const editHeader = (change: (h: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>) => void) => (best: string) => {
     const file = join(best, 'model.safetensors');
