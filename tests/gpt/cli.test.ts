@@ -47,7 +47,9 @@ describe('llmts CLI', () => {
     expect(out.lastLogits.length).toBe(model.config.vocabSize);
     const want = noGrad(() => model.forward(tensor([[5, 6, 7, 8]], { dtype: 'int32' }), tensor([[6, 7, 8, 9]], { dtype: 'int32' })));
     expect(out.loss).toBeCloseTo(await want.loss!.item(), 5);
-    const last = [...(await want.logits.select(1, 3).select(0, 0).data())];
+    // lastLogits are the predictions after the whole text, as a Hugging Face forward gives them
+    const full = noGrad(() => model.forward(tensor([[5, 6, 7, 8, 9]], { dtype: 'int32' }), null, { allLogits: true }));
+    const last = [...(await full.logits.select(1, 4).select(0, 0).data())];
     last.forEach((v, i) => expect(out.lastLogits[i]).toBeCloseTo(v, 4));
     expect(JSON.parse(llmts(['score', '--checkpoint', run, '--text', 'I had always', '--json']).stdout).loss).toBeGreaterThan(0);
     manualSeed(0);
@@ -62,8 +64,8 @@ describe('llmts CLI', () => {
     expect(preset.stderr).toMatch(/--preset must be one of shakespeare-char, shakespeare-char-cpu, wizard-of-oz-char, gpt2-124m, got 'huge'/);
     expect(llmts(['sample', '--checkpoint', run, '--temperature', 'hot']).stderr).toMatch(/--temperature must be a number, got 'hot'/);
     expect(llmts(['sample', '--checkpoint', run, '--max-new-tokens', '-3']).stderr).toMatch(/--max-new-tokens must be >= 0/);
-    expect(llmts(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate' \(valid: prepare, train, sample, score, chat, tokenize, detokenize\)/);
-    for (const cmd of ['prepare', 'train', 'sample', 'score', 'chat', 'tokenize', 'detokenize']) {
+    expect(llmts(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate' \(valid: prepare, train, sample, score, chat, export, tokenize, detokenize\)/);
+    for (const cmd of ['prepare', 'train', 'sample', 'score', 'chat', 'export', 'tokenize', 'detokenize']) {
       const h = llmts([cmd, '--help']);
       expect(h.status, cmd).toBe(0);
       expect(h.stdout).toMatch(new RegExp(`^llmts ${cmd}: `));

@@ -182,7 +182,17 @@ describe('checkpoints that are wrong do not load', () => {
     ['no-tokenizer', (best) => rmSync(join(best, 'tokenizer.json')), /no tokenizer\.json/],
     ['small-tokenizer', (best) => writeFileSync(join(best, 'tokenizer.json'), JSON.stringify({ type: 'char', chars: ['a', 'b', 'c'] })), /tokenizer\.json: the tokenizer has 3 tokens but the model's vocabulary is \d+/],
     ['bad-tokenizer', (best) => writeFileSync(join(best, 'tokenizer.json'), JSON.stringify({ type: 'char', chars: 'abc' })), /tokenizer\.json: tokenizer: 'chars' must be an array of characters/],
-    ['int-weight', editHeader((h) => { h['transformer.ln_f.weight']!.dtype = 'I32'; }), /dtype mismatch: transformer\.ln_f\.weight: checkpoint int32 vs model float32/],
+    ['int-weight', editHeader((h) => { h['transformer.ln_f.weight']!.dtype = 'I32'; }), /model\.safetensors: tensor 'transformer\.ln_f\.weight' is I32, but weights must be floating point/],
+    ['missing-key', editHeader((h) => { const e = h['transformer.ln_f.bias']!; delete h['transformer.ln_f.bias']; h['transformer.ln_f.bias2'] = e; }), /model\.safetensors: unexpected tensors transformer\.ln_f\.bias2/],
+    ['wrong-shape', editHeader((h) => { h['transformer.h.0.attn.c_attn.weight']!.shape = [...h['transformer.h.0.attn.c_attn.weight']!.shape].reverse(); }), /tensor 'transformer\.h\.0\.attn\.c_attn\.weight' has shape \[48,16\] but the model needs \[16,48\]/],
+    ['architecture', (best) => {
+      const c = JSON.parse(readFileSync(join(best, 'config.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(best, 'config.json'), JSON.stringify({ ...c, model_type: 'llama' }));
+    }, /config\.json: unsupported architecture "llama" \(only GPT-2: "model_type": "gpt2"\)/],
+    ['truncated', (best) => {
+      const file = join(best, 'model.safetensors');
+      writeFileSync(file, readFileSync(file).subarray(0, 5000));
+    }, /model\.safetensors: .*truncated/],
     ['overlap', editHeader((h) => {
       const [a, b] = Object.keys(h).filter((k) => k !== '__metadata__').slice(0, 2) as [string, string];
       const size = h[a]!.data_offsets[1]! - h[a]!.data_offsets[0]!;
@@ -196,8 +206,8 @@ describe('checkpoints that are wrong do not load', () => {
       writeFileSync(file, bytes);
     }, /model\.safetensors: tensor '.*' holds NaN at flat index \d+ \(weights must be finite\)/],
     ['eps', (best) => {
-      const c = JSON.parse(readFileSync(join(best, 'config.json'), 'utf8')) as { model: Record<string, unknown> };
-      c.model.layerNormEps = -1;
+      const c = JSON.parse(readFileSync(join(best, 'config.json'), 'utf8')) as Record<string, unknown>;
+      c.layer_norm_epsilon = -1;
       writeFileSync(join(best, 'config.json'), JSON.stringify(c));
     }, /config\.json: GPTConfig: layerNormEps must be a positive number, got -1/],
     ['bad-json', (best) => writeFileSync(join(best, 'config.json'), '{"model": '), /config\.json: not valid JSON/],

@@ -12,6 +12,8 @@ export { gpt2Tokenizer, bytesToUnicode } from './tokenizers/gpt2.ts';
 export { trainBpe } from './tokenizers/train-bpe.ts';
 export type { TrainBpeOptions } from './tokenizers/train-bpe.ts';
 export { tokenizerFromJSON, loadTokenizer, saveTokenizer } from './tokenizers/load.ts';
+export { toHuggingFace, fromHuggingFace, isHuggingFaceJSON } from './tokenizers/hf.ts';
+export type { HFTokenizerJSON } from './tokenizers/hf.ts';
 export { TokenDataset } from './corpus/dataset.ts';
 export type { CorpusMeta, Split, Batch } from './corpus/dataset.ts';
 export { openTokenSource } from './corpus/token-source.ts';

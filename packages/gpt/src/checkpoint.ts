@@ -1,59 +1,91 @@
+/**
+ * Finding and loading GPT checkpoints: this project's (a Hugging Face GPT-2 directory plus
+ * training state), Hugging Face GPT-2 directories (single or sharded safetensors), and the older
+ * llm.ts layout. Weights stream into a model built without drawing initial values.
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDefaultDevice, type Device } from '@llmts/tensor';
-import { loadCheckpoint } from '@llmts/nn';
-import { loadTokenizer, type Tokenizer } from '@llmts/data';
+import { loadCheckpoint, readJsonFile, resolveCheckpointDir } from '@llmts/nn';
+import { gpt2Tokenizer, loadTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from './model.ts';
-import { makeConfig, type GPTConfig } from './config.ts';
+import type { GPTConfig } from './config.ts';
+import { fromHFConfig, isLegacyConfig } from './hf/config.ts';
+import { loadHFWeights } from './hf/weights.ts';
+
+const hasWeights = (dir: string) => existsSync(join(dir, 'model.safetensors')) || existsSync(join(dir, 'model.safetensors.index.json')) || existsSync(`${dir}.previous`);
 
 /** A checkpoint directory, or a training output directory holding best/ (preferred) or last/. */
 export function resolveModelDir(path: string): string {
-  if (existsSync(join(path, 'model.safetensors')) || existsSync(`${path}.previous`)) return path;
-  for (const sub of ['best', 'last']) if (existsSync(join(path, sub, 'model.safetensors')) || existsSync(join(path, `${sub}.previous`))) return join(path, sub);
+  if (hasWeights(path)) return path;
+  for (const sub of ['best', 'last']) if (hasWeights(join(path, sub))) return join(path, sub);
   if (!existsSync(path)) throw new Error(`checkpoint '${path}' does not exist`);
-  throw new Error(`checkpoint '${path}': no model.safetensors in it or in best/ or last/ (is it a training output directory?)`);
+  throw new Error(`checkpoint '${path}': no model.safetensors (or model.safetensors.index.json) in it or in best/ or last/ (is it a training output directory?)`);
+}
+
+/** What `loadGPT` returns: the model (in eval mode), its tokenizer and where it came from. */
+export interface LoadedGPT {
+  model: GPT;
+  tokenizer: Tokenizer;
+  config: GPTConfig;
+  dir: string;
 }
 
 /**
- * Load a trained GPT and its tokenizer.
+ * Load a GPT and its tokenizer from a checkpoint: a directory made here, a Hugging Face GPT-2
+ * directory, or a training output directory (its best/ checkpoint). Only the parameters stay live.
  * @example const { model, tokenizer } = loadGPT('runs/shakespeare', { device: 'gpu' });
  */
-export function loadGPT(path: string, options: { device?: Device } = {}): { model: GPT; tokenizer: Tokenizer; config: GPTConfig; dir: string } {
-  const dir = resolveModelDir(path);
+export function loadGPT(path: string, options: { device?: Device } = {}): LoadedGPT {
+  const dir = resolveCheckpointDir(resolveModelDir(path));
   const device = options.device ?? getDefaultDevice();
-  const ck = loadCheckpoint(dir, { device, optimizer: false });
-  let model: GPT | null = null;
+  const configFile = join(dir, 'config.json');
+  const raw = readJsonFile(configFile);
+  const config = fromHFConfig(raw, configFile);
+  const tokenizer = checkpointTokenizer(dir, config.vocabSize, raw);
+  const model = new GPT(config, { device, init: false });
   try {
-    const configFile = join(ck.dir, 'config.json');
-    let config: GPTConfig;
-    try {
-      config = makeConfig((ck.config.model ?? ck.config) as Partial<GPTConfig>);
-    } catch (e) {
-      throw new Error(`${configFile}: ${(e as Error).message}`);
-    }
-    const tokenizer = checkpointTokenizer(ck.dir, config.vocabSize);
-    model = new GPT(config, { device, init: false });
-    model.loadStateDict(ck.modelState);
-    model.eval();
-    return { model, tokenizer, config: model.config, dir: ck.dir };
+    if (isLegacyConfig(raw)) loadLegacyWeights(model, dir, device);
+    else loadHFWeights(model, dir);
   } catch (e) {
-    model?.dispose();
+    model.dispose();
     throw e;
+  }
+  model.eval();
+  return { model, tokenizer, config: model.config, dir };
+}
+
+/** An llm.ts checkpoint from before the Hugging Face layout: our names and [out, in] weights. */
+function loadLegacyWeights(model: GPT, dir: string, device: Device): void {
+  const ck = loadCheckpoint(dir, { device, optimizer: false });
+  try {
+    model.loadStateDict(ck.modelState);
   } finally {
     for (const t of Object.values(ck.modelState)) t.dispose();
   }
 }
 
 /**
- * The tokenizer saved with a checkpoint; it must cover the model's vocabulary (exactly, or up to
- * nanoGPT's padding of the embedding to a multiple of 64).
+ * The tokenizer of a checkpoint: its tokenizer.json, Hugging Face's vocab.json + merges.txt, or,
+ * for a Hugging Face GPT-2 config with GPT-2's vocabulary and no tokenizer files, GPT-2's own.
+ * It must cover the model's vocabulary (exactly, or up to nanoGPT's padding to a multiple of 64).
  */
-function checkpointTokenizer(dir: string, vocabSize: number): Tokenizer {
+function checkpointTokenizer(dir: string, vocabSize: number, config: Record<string, unknown>): Tokenizer {
   const file = join(dir, 'tokenizer.json');
-  if (!existsSync(file)) throw new Error(`checkpoint ${dir}: no tokenizer.json, so its token ids cannot be turned into text (copy the tokenizer.json of the corpus it was trained on)`);
-  const tokenizer = loadTokenizer(file);
+  let tokenizer: Tokenizer;
+  let source = file;
+  if (existsSync(file)) tokenizer = loadTokenizer(file);
+  else if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) {
+    source = join(dir, 'vocab.json');
+    tokenizer = gpt2Tokenizer({ encoder: source, merges: join(dir, 'merges.txt') });
+  } else if (config.model_type === 'gpt2' && !isLegacyConfig(config) && config.llmts === undefined && (vocabSize === 50257 || vocabSize === 50304)) {
+    tokenizer = gpt2Tokenizer(); // a Hugging Face GPT-2 directory that relies on the hub's tokenizer
+    source = `${dir} (GPT-2's tokenizer)`;
+  } else {
+    throw new Error(`checkpoint ${dir}: no tokenizer.json, so its token ids cannot be turned into text (copy the tokenizer.json of the corpus it was trained on)`);
+  }
   const n = tokenizer.vocabSize;
   const padded = vocabSize > n && vocabSize % 64 === 0 && vocabSize - n < 64;
-  if (n !== vocabSize && !padded) throw new Error(`${file}: the tokenizer has ${n} tokens but the model's vocabulary is ${vocabSize}`);
+  if (n !== vocabSize && !padded) throw new Error(`${source}: the tokenizer has ${n} tokens but the model's vocabulary is ${vocabSize}`);
   return tokenizer;
 }

@@ -25,6 +25,11 @@ export interface CheckpointContents {
   metadata?: Record<string, string>;
   /** Further files written into the checkpoint directory (e.g. tokenizer.json). */
   files?: Record<string, string | Uint8Array>;
+  /**
+   * The tensors to write as model.safetensors, by name, instead of the model's state dict (a model
+   * that saves in another library's layout, such as Hugging Face GPT-2's).
+   */
+  tensors?: Record<string, Tensor>;
 }
 
 /** Tensors once each: names that share another's memory are recorded as ties instead of stored twice. */
@@ -75,7 +80,7 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   try {
-    const { tensors, ties } = dedupe(c.model.stateDict());
+    const { tensors, ties } = c.tensors ? { tensors: c.tensors, ties: {} } : dedupe(c.model.stateDict());
     const metadata = { format: 'pt', ...(c.metadata ?? {}), ...(Object.keys(ties).length ? { 'llmts.ties': JSON.stringify(ties) } : {}) };
     writeFileAtomic(join(tmp, 'model.safetensors'), await encodeSafetensors(tensors, metadata));
     writeFileAtomic(join(tmp, 'config.json'), `${JSON.stringify(c.config, null, 2)}\n`);
@@ -85,7 +90,7 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
       writeFileAtomic(join(tmp, 'optimizer.safetensors'), await encodeSafetensors(o.tensors));
       state.optimizer = o.meta;
     }
-    writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    if (c.state !== undefined || c.optimizer !== undefined) writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
     for (const [name, content] of Object.entries(c.files ?? {})) {
       if (name.includes('/') || ['model.safetensors', 'config.json', 'optimizer.safetensors', 'state.json'].includes(name)) throw new Error(`saveCheckpoint: cannot add a file named '${name}'`);
       writeFileAtomic(join(tmp, name), content);
@@ -115,15 +120,20 @@ export interface LoadedCheckpoint {
 /** The directory holding a complete checkpoint for `dir` (recovering `<dir>.previous` after a crash mid-save). */
 export function resolveCheckpointDir(dir: string): string {
   const target = resolve(dir);
-  if (existsSync(join(target, 'model.safetensors'))) return target;
+  const weights = (d: string) => existsSync(join(d, 'model.safetensors')) || existsSync(join(d, 'model.safetensors.index.json'));
+  if (weights(target)) return target;
   const previous = `${target}.previous`;
-  if (!existsSync(target) && existsSync(join(previous, 'model.safetensors'))) return previous;
+  if (!existsSync(target) && weights(previous)) return previous;
   if (!existsSync(target)) throw new Error(`checkpoint ${dir}: no such directory`);
   if (!statSync(target).isDirectory()) throw new Error(`checkpoint ${dir}: not a directory`);
   throw new Error(`checkpoint ${dir}: no model.safetensors inside (is it a checkpoint directory?)`);
 }
 
-function readJson(path: string): Record<string, unknown> {
+/**
+ * A JSON object from a file; a missing file or bad JSON is an error naming the file.
+ * @example const config = readJsonFile(join(dir, 'config.json'));
+ */
+export function readJsonFile(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -140,14 +150,14 @@ function readJson(path: string): Record<string, unknown> {
 /**
  * Read a checkpoint directory (everything validated before any tensor is returned). The caller
  * owns the returned tensors (dispose them once loaded into a model); `optimizer: false` skips the
- * optimizer state.
+ * optimizer state, `weights: false` the model's tensors (for a caller that streams them itself).
  * @example const ck = loadCheckpoint('out/best', { device: 'gpu' }); model.loadStateDict(ck.modelState);
  */
-export function loadCheckpoint(dir: string, options: { device?: Device; optimizer?: boolean } = {}): LoadedCheckpoint {
+export function loadCheckpoint(dir: string, options: { device?: Device; optimizer?: boolean; weights?: boolean } = {}): LoadedCheckpoint {
   const at = resolveCheckpointDir(dir);
-  const config = readJson(join(at, 'config.json'));
-  const state = existsSync(join(at, 'state.json')) ? readJson(join(at, 'state.json')) : {};
-  const { tensors, metadata } = loadSafetensors(join(at, 'model.safetensors'), { device: options.device, finite: true });
+  const config = readJsonFile(join(at, 'config.json'));
+  const state = existsSync(join(at, 'state.json')) ? readJsonFile(join(at, 'state.json')) : {};
+  const { tensors, metadata } = options.weights === false ? { tensors: {} as Record<string, Tensor>, metadata: {} } : loadSafetensors(join(at, 'model.safetensors'), { device: options.device, finite: true });
   const ties = metadata['llmts.ties'] ? (JSON.parse(metadata['llmts.ties']) as Record<string, string>) : {};
   for (const [alias, owner] of Object.entries(ties)) {
     if (!(owner in tensors)) throw new Error(`${join(at, 'model.safetensors')}: tied tensor '${alias}' points at missing '${owner}'`);

@@ -17,5 +17,5 @@ export { constantLr, warmupCosine, warmupConstant, LrScheduler } from './optim/s
 export type { LrSchedule, WarmupCosineOptions } from './optim/schedule.ts';
 export { clipGradNorm } from './optim/clip.ts';
 export { accumulateGradients } from './optim/accumulate.ts';
-export { saveCheckpoint, loadCheckpoint, resolveCheckpointDir, removeStaleTemps } from './checkpoint.ts';
+export { saveCheckpoint, loadCheckpoint, resolveCheckpointDir, removeStaleTemps, readJsonFile } from './checkpoint.ts';
 export type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';

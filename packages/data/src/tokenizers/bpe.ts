@@ -1,4 +1,5 @@
 import type { EncodeOptions, Tokenizer, TokenizerJSON } from './tokenizer.ts';
+import { toHuggingFace } from './hf.ts';
 
 /**
  * Unicode White_Space, which tiktoken's regex engine means by `\s` (JavaScript's `\s` lacks
@@ -175,10 +176,15 @@ export class ByteLevelBPE implements Tokenizer {
     return this.decodeBytes([id]);
   }
 
+  /** The compact form: `gpt2`, or the merges when byte ids are 0..255; else the Hugging Face form. */
   toJSON(): TokenizerJSON {
     if (this.kind === 'gpt2') return { type: 'gpt2' };
     const byteIdentity = this.tables.byteIds.every((id, b) => id === b);
-    if (!byteIdentity) throw new Error('ByteLevelBPE.toJSON: only tokenizers with byte ids 0..255 serialise as merges');
+    if (!byteIdentity) {
+      const hf = toHuggingFace(this);
+      if (hf === null) throw new Error('ByteLevelBPE.toJSON: tokens that repeat a byte string cannot be written');
+      return hf;
+    }
     return { type: 'bpe', pattern: this.tables.pattern, merges: this.tables.merges.map(([a, b]) => [a, b]), specialTokens: { ...this.tables.specialTokens } };
   }
 }

@@ -5,12 +5,13 @@ import { CharTokenizer } from './char.ts';
 import { WordTokenizer } from './word.ts';
 import { gpt2Tokenizer } from './gpt2.ts';
 import type { Tokenizer, TokenizerJSON } from './tokenizer.ts';
+import { fromHuggingFace, isHuggingFaceJSON, toHuggingFace } from './hf.ts';
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** Check the fields of a tokenizer's JSON form, naming the one at fault. */
-function checkJSON(json: TokenizerJSON): void {
+function checkJSON(json: Exclude<TokenizerJSON, { model: unknown }>): void {
   const bad = (field: string, want: string) => new Error(`tokenizer: '${field}' must be ${want}`);
   if (json.type === 'char' && !isStringArray(json.chars)) throw bad('chars', 'an array of characters');
   if (json.type === 'word' && !isStringArray(json.vocab)) throw bad('vocab', 'an array of strings');
@@ -24,7 +25,8 @@ function checkJSON(json: TokenizerJSON): void {
 
 /** Rebuild a tokenizer from its JSON form. @example tokenizerFromJSON({ type: 'gpt2' }) */
 export function tokenizerFromJSON(json: TokenizerJSON): Tokenizer {
-  if (json === null || typeof json !== 'object') throw new Error('tokenizer: expected a JSON object with a "type"');
+  if (json === null || typeof json !== 'object') throw new Error('tokenizer: expected a JSON object with a "type" (llm.ts) or a "model" (Hugging Face)');
+  if (isHuggingFaceJSON(json)) return fromHuggingFace(json);
   checkJSON(json);
   switch (json?.type) {
     case 'char': return new CharTokenizer(json.chars);
@@ -62,7 +64,11 @@ export function loadTokenizer(nameOrPath: string): Tokenizer {
   }
 }
 
-/** Write a tokenizer's JSON form atomically. */
+/**
+ * Write a tokenizer atomically as a Hugging Face tokenizer.json (character and byte-level BPE
+ * tokenizers), or in llm.ts's own form for kinds Hugging Face cannot express.
+ * @example saveTokenizer(tok, 'runs/shk/best/tokenizer.json')
+ */
 export function saveTokenizer(tokenizer: Tokenizer, path: string): void {
-  writeFileAtomic(path, `${JSON.stringify(tokenizer.toJSON())}\n`);
+  writeFileAtomic(path, `${JSON.stringify(toHuggingFace(tokenizer) ?? tokenizer.toJSON())}\n`);
 }

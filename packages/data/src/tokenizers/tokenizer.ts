@@ -1,3 +1,5 @@
+import type { HFTokenizerJSON } from './hf.ts';
+
 /** What every tokenizer offers: text to ids and back, a vocabulary size, and a JSON form. */
 export interface EncodeOptions {
   /**
@@ -22,8 +24,10 @@ export interface Tokenizer {
   toJSON(): TokenizerJSON;
 }
 
+/** llm.ts's compact forms, or a Hugging Face tokenizer.json (see `toHuggingFace`). */
 export type TokenizerJSON =
   | { type: 'char'; chars: string[] }
   | { type: 'word'; vocab: string[] }
   | { type: 'gpt2' }
-  | { type: 'bpe'; pattern: string; merges: [number, number][]; specialTokens: Record<string, number> };
+  | { type: 'bpe'; pattern: string; merges: [number, number][]; specialTokens: Record<string, number> }
+  | HFTokenizerJSON;

@@ -10,8 +10,9 @@ import { trainCommand } from './commands/train.ts';
 import { sampleCommand } from './commands/sample.ts';
 import { scoreCommand } from './commands/score.ts';
 import { chatCommand } from './commands/chat.ts';
+import { exportCommand } from './commands/export.ts';
 
-export const commands: CommandSpec[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, chatCommand, tokenizeCommand, detokenizeCommand];
+export const commands: CommandSpec[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, chatCommand, exportCommand, tokenizeCommand, detokenizeCommand];
 
 function overview(): string {
   const w = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -5,16 +5,18 @@
  * plots. All randomness (batches, dropout) comes from one seeded generator whose state is saved,
  * so `resume` continues the very same run.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
 import { AdamW, clipGradNorm, loadCheckpoint, saveCheckpoint, warmupCosine } from '@llmts/nn';
-import { TokenDataset } from '@llmts/data';
+import { TokenDataset, toHuggingFace } from '@llmts/data';
 import { ProgressLine, formatCount, formatDuration } from '@llmts/data/internal';
 import { GPT } from '../model.ts';
 import { makeConfig, type GPTConfig } from '../config.ts';
+import { fromHFConfig, isLegacyConfig, toHFConfig } from '../hf/config.ts';
+import { hfTensors, loadHFWeights } from '../hf/weights.ts';
 import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotPng, plotSvg, type Series } from './plot.ts';
@@ -162,14 +164,15 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
   try {
     if (o.resume) {
       if (!existsSync(lastDir) && !existsSync(`${lastDir}.previous`)) throw new Error(`train --resume: no checkpoint to resume in ${lastDir}`);
-      resumeFrom = loadCheckpoint(lastDir, { device });
+      resumeFrom = loadCheckpoint(lastDir, { device, weights: false });
       const stateFile = join(resumeFrom.dir, 'state.json');
       const saved = readSavedRun(resumeFrom.state, stateFile);
-      const savedPreset = resumeFrom.config.preset;
+      const legacy = isLegacyConfig(resumeFrom.config);
+      const savedPreset = legacy ? resumeFrom.config.preset : (resumeFrom.config.llmts as { preset?: unknown } | undefined)?.preset;
       if (savedPreset !== undefined && savedPreset !== preset.name) throw new Error(`train --resume: the run in ${o.outDir} was trained with --preset ${String(savedPreset)}, not ${preset.name}`);
       if (resumeFrom.optimizerState === null) throw new Error(`train --resume: ${join(resumeFrom.dir, 'optimizer.safetensors')} is missing, so AdamW's moments are lost and the run cannot continue exactly (start again with --force)`);
       checkSameCorpus(saved.corpus, corpus, o.dataDir);
-      modelConfig = resumeFrom.config.model as Partial<GPTConfig>;
+      modelConfig = fromHFConfig(resumeFrom.config, join(resumeFrom.dir, 'config.json'));
       for (const [key, value] of Object.entries(o.model ?? {})) {
         if ((modelConfig as Record<string, unknown>)[key] !== value) throw new Error(`train --resume: the run's model has ${key} ${JSON.stringify((modelConfig as Record<string, unknown>)[key])}; a resumed run keeps its model, so ${key} ${JSON.stringify(value)} cannot apply`);
       }
@@ -185,7 +188,14 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
     const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
     try {
       if (resumeFrom) {
-        model.loadStateDict(resumeFrom.modelState);
+        if (isLegacyConfig(resumeFrom.config)) {
+          const old = loadCheckpoint(resumeFrom.dir, { device, optimizer: false });
+          try {
+            model.loadStateDict(old.modelState);
+          } finally {
+            for (const t of Object.values(old.modelState)) t.dispose();
+          }
+        } else loadHFWeights(model, resumeFrom.dir);
         optimizer.loadStateDict(resumeFrom.optimizerState!);
         setRngState(state.rng);
       }
@@ -231,17 +241,25 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
     appendFileSync(logPath, `${JSON.stringify(e)}\n`);
     o.onLog?.(e);
   };
-  const tokenizerFile = existsSync(join(o.dataDir, 'tokenizer.json')) ? readFileSync(join(o.dataDir, 'tokenizer.json'), 'utf8') : JSON.stringify(ds.meta.tokenizer);
+  // the corpus' tokenizer, as a Hugging Face tokenizer.json where that format can say it
+  const tokenizerFile = `${JSON.stringify(toHuggingFace(ds.tokenizer) ?? ds.tokenizer.toJSON())}\n`;
+  const eos = ds.tokenizer.specialId('<|endoftext|>');
   const save = async (dir: string) => {
     const trainedSeconds = state.trainedSeconds + (Date.now() - runStart) / 1000;
-    await saveCheckpoint(dir, {
-      model,
-      optimizer,
-      config: { model: model.config, preset: preset.name },
-      state: { ...state, trainedSeconds, rng: getRngState(), train: tc, dataDir: o.dataDir, corpus } as unknown as Record<string, unknown>,
-      files: { 'tokenizer.json': tokenizerFile },
-      metadata: { preset: preset.name },
-    });
+    const weights = hfTensors(model);
+    try {
+      await saveCheckpoint(dir, {
+        model,
+        optimizer,
+        config: toHFConfig(model.config, { preset: preset.name }, eos !== undefined ? { eos } : {}),
+        tensors: weights.tensors,
+        state: { ...state, trainedSeconds, rng: getRngState(), train: tc, dataDir: o.dataDir, corpus } as unknown as Record<string, unknown>,
+        files: { 'tokenizer.json': tokenizerFile },
+        metadata: { format: 'pt', preset: preset.name },
+      });
+    } finally {
+      weights.dispose();
+    }
   };
   const bar = o.progress === false ? null : new ProgressLine('train', 10_000);
   const tokensPerIter = tc.batchSize * tc.gradAccumSteps * model.config.blockSize;

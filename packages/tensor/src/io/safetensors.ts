@@ -4,7 +4,7 @@
  * Reading validates everything before any tensor is made, so a bad file is an error naming the
  * file and what is wrong, never a half-loaded model.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { DType, TypedArray } from '../dtype.ts';
 import type { Device } from '../backend/types.ts';
 import { Tensor } from '../tensor.ts';
@@ -32,12 +32,15 @@ function fail(file: string, what: string): never {
   throw new Error(`${file}: ${what}`);
 }
 
-/** Parse and check the header of a safetensors file held in `bytes`. */
-export function parseHeader(bytes: Uint8Array, file = 'safetensors'): SafetensorsHeader {
-  if (bytes.byteLength < 8) fail(file, `truncated: ${bytes.byteLength} bytes, but a safetensors file starts with an 8-byte header length`);
+/**
+ * Parse and check the header of a safetensors file: `bytes` holds at least its first 8 + n bytes,
+ * `totalBytes` is the whole file's size (the data section is checked against it).
+ */
+export function parseHeader(bytes: Uint8Array, file = 'safetensors', totalBytes = bytes.byteLength): SafetensorsHeader {
+  if (totalBytes < 8) fail(file, `truncated: ${totalBytes} bytes, but a safetensors file starts with an 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
-  if (n > bytes.byteLength - 8) fail(file, `truncated or not safetensors: the header claims ${n} bytes but the file has ${bytes.byteLength - 8} after the length`);
+  if (n > totalBytes - 8) fail(file, `truncated or not safetensors: the header claims ${n} bytes but the file has ${totalBytes - 8} after the length`);
   if (n > 100_000_000) fail(file, `header of ${n} bytes is implausibly large (not a safetensors file?)`);
   let json: unknown;
   try {
@@ -47,7 +50,7 @@ export function parseHeader(bytes: Uint8Array, file = 'safetensors'): Safetensor
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(file, 'header must be a JSON object');
   const dataStart = 8 + n;
-  const dataBytes = bytes.byteLength - dataStart;
+  const dataBytes = totalBytes - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
@@ -84,11 +87,8 @@ export function parseHeader(bytes: Uint8Array, file = 'safetensors'): Safetensor
   return { entries, metadata, dataStart };
 }
 
-/** Decode one entry into host values and our dtype. */
-function decode(bytes: Uint8Array, h: SafetensorsHeader, name: string, e: SafetensorsEntry, file: string): { data: TypedArray; dtype: DType } {
-  const start = bytes.byteOffset + h.dataStart + e.offsets[0];
-  const count = (e.offsets[1] - e.offsets[0]) / ITEM[e.dtype];
-  const raw = bytes.buffer.slice(start, start + count * ITEM[e.dtype]);
+/** Decode one entry's bytes (`raw`, exactly its data) into host values and our dtype. */
+function decode(raw: ArrayBuffer, name: string, e: SafetensorsEntry, file: string): { data: TypedArray; dtype: DType } {
   switch (e.dtype) {
     case 'F32': return { data: new Float32Array(raw), dtype: 'float32' };
     case 'F64': return { data: new Float64Array(raw), dtype: 'float64' };
@@ -122,44 +122,115 @@ export interface LoadOptions {
   finite?: boolean;
 }
 
-/** Read a safetensors file's header (names, dtypes, shapes, metadata) without loading data. */
-export function readSafetensorsHeader(path: string): SafetensorsHeader {
-  return parseHeader(readFileSync(path), path);
+/** A tensor read back from a file: host values, our dtype and its shape. */
+export interface HostTensor {
+  data: TypedArray;
+  dtype: DType;
+  shape: number[];
 }
 
 /**
- * Load every tensor of a safetensors file (validated first; nothing is made if anything is wrong).
+ * A safetensors file opened for reading tensor by tensor: only the header is read up front, and
+ * each `read` reads one tensor's bytes, so loading never holds the whole file in memory.
+ * @example const f = SafetensorsReader.open('model.safetensors'); const w = f.read('wte.weight'); f.close();
+ */
+export class SafetensorsReader {
+  private fd: number;
+
+  private constructor(readonly path: string, fd: number, readonly header: SafetensorsHeader) {
+    this.fd = fd;
+  }
+
+  /** Open and validate a file (its header, and that the data section is complete). */
+  static open(path: string): SafetensorsReader {
+    let fd: number;
+    try {
+      if (statSync(path).isDirectory()) fail(path, 'is a directory, expected a .safetensors file');
+      fd = openSync(path, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail(path, 'no such file');
+      throw e;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const head = Buffer.alloc(Math.min(size, 8));
+      readSync(fd, head, 0, head.length, 0);
+      let bytes: Uint8Array = head;
+      if (size >= 8) {
+        const n = Number(head.readBigUInt64LE(0));
+        if (n <= size - 8 && n <= 100_000_000) {
+          bytes = Buffer.alloc(8 + n);
+          readSync(fd, bytes, 0, 8 + n, 0);
+        }
+      }
+      return new SafetensorsReader(path, fd, parseHeader(bytes, path, size));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Tensor names in the file. */
+  names(): string[] {
+    return [...this.header.entries.keys()];
+  }
+
+  /** One tensor's host values (float16/bfloat16 widened to float32; refuses non-finite values when `finite`). */
+  read(name: string, options: { finite?: boolean } = {}): HostTensor {
+    const e = this.header.entries.get(name);
+    if (e === undefined) fail(this.path, `has no tensor named '${name}'`);
+    const length = e.offsets[1] - e.offsets[0];
+    const raw = new ArrayBuffer(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(this.fd, new Uint8Array(raw, got), 0, length - got, this.header.dataStart + e.offsets[0] + got);
+      if (n === 0) fail(this.path, `truncated while reading tensor '${name}'`);
+      got += n;
+    }
+    const { data, dtype } = decode(raw, name, e, this.path);
+    if (options.finite && (data instanceof Float32Array || data instanceof Float64Array)) {
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i]!)) fail(this.path, `tensor '${name}' holds ${data[i]} at flat index ${i} (weights must be finite)`);
+      }
+    }
+    return { data, dtype, shape: e.shape };
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Read a safetensors file's header (names, dtypes, shapes, metadata) without loading data. */
+export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  const f = SafetensorsReader.open(path);
+  f.close();
+  return f.header;
+}
+
+/**
+ * Load every tensor of a safetensors file (validated first; nothing is made if anything is wrong),
+ * reading one tensor at a time.
  * @example const { tensors, metadata } = loadSafetensors('model.safetensors', { device: 'gpu' });
  */
 export function loadSafetensors(path: string, options: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  let bytes: Uint8Array;
+  const file = SafetensorsReader.open(path);
   try {
-    if (statSync(path).isDirectory()) fail(path, 'is a directory, expected a .safetensors file');
-    bytes = readFileSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail(path, 'no such file');
-    throw e;
-  }
-  const header = parseHeader(bytes, path);
-  const names = options.only ?? [...header.entries.keys()];
-  for (const n of names) if (!header.entries.has(n)) fail(path, `has no tensor named '${n}'`);
-  const decoded = names.map((n) => ({ name: n, ...decode(bytes, header, n, header.entries.get(n)!, path), shape: header.entries.get(n)!.shape }));
-  if (options.finite) {
+    const names = options.only ?? file.names();
+    for (const n of names) if (!file.header.entries.has(n)) fail(path, `has no tensor named '${n}'`);
+    const decoded = names.map((name) => ({ name, ...file.read(name, { finite: options.finite }) }));
+    const tensors: Record<string, Tensor> = {};
     for (const d of decoded) {
-      if (!(d.data instanceof Float32Array || d.data instanceof Float64Array)) continue;
-      for (let i = 0; i < d.data.length; i++) {
-        if (!Number.isFinite(d.data[i]!)) fail(path, `tensor '${d.name}' holds ${d.data[i]} at flat index ${i} (weights must be finite)`);
-      }
+      let dtype = d.dtype;
+      if (options.floatDtype && (dtype === 'float32' || dtype === 'float16' || dtype === 'float64')) dtype = options.floatDtype;
+      if (options.device === 'gpu' && dtype === 'float64') dtype = 'float32';
+      tensors[d.name] = fromArray(d.data, d.shape, { dtype, device: options.device ?? 'cpu' });
     }
+    return { tensors, metadata: file.header.metadata };
+  } finally {
+    file.close();
   }
-  const tensors: Record<string, Tensor> = {};
-  for (const d of decoded) {
-    let dtype = d.dtype;
-    if (options.floatDtype && (dtype === 'float32' || dtype === 'float16' || dtype === 'float64')) dtype = options.floatDtype;
-    if (options.device === 'gpu' && dtype === 'float64') dtype = 'float32';
-    tensors[d.name] = fromArray(d.data, d.shape, { dtype, device: options.device ?? 'cpu' });
-  }
-  return { tensors, metadata: header.metadata };
 }
 
 const ST_OF: Record<DType, StDtype> = { float32: 'F32', float64: 'F64', float16: 'F16', int32: 'I32', bool: 'BOOL' };

@@ -5,14 +5,14 @@ import { loadGPT } from '../../checkpoint.ts';
 
 export const scoreCommand: CommandSpec = {
   name: 'score',
-  summary: 'mean next-token cross-entropy and perplexity of a text under a checkpoint',
+  summary: 'mean next-token cross-entropy and perplexity of a text under a checkpoint, and the logits after it',
   usage: 'llmts score --checkpoint DIR (--text TEXT | --prompt-ids 1,2,3) [--json]',
   flags: [
     commonFlags.checkpoint,
     { name: 'text', type: 'string', help: 'text to score' },
     { name: 'prompt-ids', type: 'string', help: 'token ids to score, e.g. 1,2,3' },
     commonFlags.device,
-    { name: 'json', type: 'boolean', help: 'print {"loss", "perplexity", "lastLogits"}' },
+    { name: 'json', type: 'boolean', help: 'print {"loss", "perplexity", "lastLogits"} (lastLogits: the next-token logits after the whole text)' },
   ],
   async run(a) {
     if ((a.text === undefined) === (a['prompt-ids'] === undefined)) throw new Error('score: give exactly one of --text and --prompt-ids');
@@ -22,13 +22,14 @@ export const scoreCommand: CommandSpec = {
     if (ids.length < 2) throw new Error(`score: need at least 2 tokens to score next-token predictions, got ${ids.length}`);
     const { blockSize, vocabSize } = model.config;
     for (const id of ids) if (id >= vocabSize) throw new Error(`score: token ${id} is outside the vocabulary of ${vocabSize}`);
-    if (ids.length > blockSize + 1) throw new Error(`score: ${ids.length} tokens exceed the model's context of ${blockSize} (+1 target)`);
+    if (ids.length > blockSize) throw new Error(`score: ${ids.length} tokens exceed the model's context of ${blockSize}`);
     const device = model.transformer.wte.weight.device;
+    // every position predicts the next token; the last has no target, its logits are lastLogits
     const result = noGrad(() => {
-      const x = tensor(ids.slice(0, -1), { dtype: 'int32', device, shape: [1, ids.length - 1] });
-      const y = tensor(ids.slice(1), { dtype: 'int32', device, shape: [1, ids.length - 1] });
-      const { logits, loss } = model.forward(x, y);
-      return { loss: loss!, last: logits.select(1, ids.length - 2).select(0, 0) };
+      const x = tensor(ids, { dtype: 'int32', device, shape: [1, ids.length] });
+      const y = tensor([...ids.slice(1), -100], { dtype: 'int32', device, shape: [1, ids.length] });
+      const { logits, loss } = model.forward(x, y, { ignoreIndex: -100 });
+      return { loss: loss!, last: logits.select(1, ids.length - 1).select(0, 0) };
     });
     const loss = await result.loss.item();
     const lastLogits = [...(await result.last.data())];

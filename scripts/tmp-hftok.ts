@@ -1,0 +1,15 @@
+import { gpt2Tokenizer, toHuggingFace, fromHuggingFace, CharTokenizer, trainBpe } from '@llmts/data';
+import { readFileSync } from 'node:fs';
+const g = gpt2Tokenizer();
+const t0 = Date.now();
+const hf = toHuggingFace(g)!;
+console.log('toHF ms', Date.now() - t0, JSON.stringify(hf).length, Object.keys(hf.model.vocab as object).length, (hf.model.merges as string[]).slice(0, 3));
+const back = fromHuggingFace(JSON.parse(JSON.stringify(hf)));
+const text = readFileSync('data/the-verdict.txt', 'utf8') + ' <|endoftext|> é 😀';
+console.log('same ids', JSON.stringify(back.encode(text, { allowedSpecial: 'all' })) === JSON.stringify(g.encode(text, { allowedSpecial: 'all' })), back.kind, back.vocabSize);
+const c = CharTokenizer.fromText('hello\nworld é😀');
+const cb = fromHuggingFace(JSON.parse(JSON.stringify(toHuggingFace(c))));
+console.log('char', JSON.stringify(cb.encode('hello\n😀')) === JSON.stringify(c.encode('hello\n😀')), cb.decode(cb.encode('world é😀')));
+const b = trainBpe(readFileSync('data/the-verdict.txt', 'utf8'), { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
+const bb = fromHuggingFace(JSON.parse(JSON.stringify(toHuggingFace(b))));
+console.log('bpe', JSON.stringify(bb.encode(text, { allowedSpecial: 'all' })) === JSON.stringify(b.encode(text, { allowedSpecial: 'all' })));
