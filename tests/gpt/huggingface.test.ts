@@ -110,6 +110,24 @@ describe.skipIf(!existsSync(shared))('a transformers GPT-2 directory (../shared/
     model.dispose();
   });
 
+  it('train --init-from starts a run from its weights, cropping the context, and checks the tokenizer', () => {
+    const data = join(work, 'gpt2-data');
+    const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, LLMTS_QUIET: '1', LLMTS_WEBGPU: '0' } });
+    expect(run(['prepare', '--input', join(root, 'data/the-verdict.txt'), '--out', data, '--tokenizer', 'gpt2']).status).toBe(0);
+    const out = join(work, 'from-gpt2');
+    const r = run(['train', '--preset', 'gpt2-124m', '--data', data, '--out', out, '--init-from', shared, '--max-iters', '0', '--block-size', '64', '--batch-size', '2', '--eval-iters', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const a = rawTensors(join(shared, 'model.safetensors')), b = rawTensors(join(out, 'best', 'model.safetensors'));
+    expect(b.get('transformer.wte.weight')!.bytes.equals(a.get('transformer.wte.weight')!.bytes)).toBe(true);
+    expect(b.get('transformer.h.1.mlp.c_fc.weight')!.bytes.equals(a.get('transformer.h.1.mlp.c_fc.weight')!.bytes)).toBe(true);
+    expect(b.get('transformer.wpe.weight')!.shape).toEqual([64, 64]);
+    expect(b.get('transformer.wpe.weight')!.bytes.equals(a.get('transformer.wpe.weight')!.bytes.subarray(0, 64 * 64 * 4))).toBe(true);
+    const charData = join(work, 'char-data');
+    expect(run(['prepare', '--input', join(root, 'data/the-verdict.txt'), '--out', charData, '--tokenizer', 'char']).status).toBe(0);
+    const bad = run(['train', '--preset', 'gpt2-124m', '--data', charData, '--out', join(work, 'bad-init'), '--init-from', shared]);
+    expect(bad.stderr.trim()).toMatch(/^error: train --init-from: .* uses another tokenizer than --data .* \(prepare the corpus with the checkpoint's tokenizer: llmts prepare --tokenizer gpt2\)$/);
+  });
+
   describe('streams tensor by tensor and leaves only the parameters live', () => {
     beforeAll(() => setGarbageBackstop(false));
     afterAll(() => setGarbageBackstop(true));

@@ -70,7 +70,7 @@ function loadLegacyWeights(model: GPT, dir: string, device: Device): void {
  * for a Hugging Face GPT-2 config with GPT-2's vocabulary and no tokenizer files, GPT-2's own.
  * It must cover the model's vocabulary (exactly, or up to nanoGPT's padding to a multiple of 64).
  */
-function checkpointTokenizer(dir: string, vocabSize: number, config: Record<string, unknown>): Tokenizer {
+export function checkpointTokenizer(dir: string, vocabSize: number, config: Record<string, unknown>): Tokenizer {
   const file = join(dir, 'tokenizer.json');
   let tokenizer: Tokenizer;
   let source = file;
@@ -84,8 +84,11 @@ function checkpointTokenizer(dir: string, vocabSize: number, config: Record<stri
   } else {
     throw new Error(`checkpoint ${dir}: no tokenizer.json, so its token ids cannot be turned into text (copy the tokenizer.json of the corpus it was trained on)`);
   }
-  const n = tokenizer.vocabSize;
-  const padded = vocabSize > n && vocabSize % 64 === 0 && vocabSize - n < 64;
-  if (n !== vocabSize && !padded) throw new Error(`${source}: the tokenizer has ${n} tokens but the model's vocabulary is ${vocabSize}`);
+  if (!vocabularyCovers(vocabSize, tokenizer.vocabSize)) throw new Error(`${source}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${vocabSize}`);
   return tokenizer;
+}
+
+/** Whether a model's vocabulary fits `tokens` ids: exactly, or padded to a multiple of 64 as nanoGPT does. */
+export function vocabularyCovers(modelVocab: number, tokens: number): boolean {
+  return modelVocab === tokens || (modelVocab > tokens && modelVocab % 64 === 0 && modelVocab - tokens < 64);
 }

@@ -72,9 +72,10 @@ function ourName(name: string): string {
 /**
  * Load a Hugging Face GPT-2 layout (this project's checkpoints too) into `model`, tensor by tensor.
  * Names, shapes and dtypes are checked for every tensor before any is read; a wrong file is an
- * error naming the file and the tensor, and the model is left as it was.
+ * error naming the file and the tensor. `cropPositions` lets a model with a shorter context take
+ * the first rows of a longer position embedding.
  */
-export function loadHFWeights(model: GPT, dir: string): void {
+export function loadHFWeights(model: GPT, dir: string, options: { cropPositions?: boolean } = {}): void {
   const shards = weightFiles(dir);
   const files = shards.size > 0 ? [...new Set(shards.values())] : [join(dir, 'model.safetensors')];
   const readers = new Map<string, SafetensorsReader>();
@@ -94,7 +95,9 @@ export function loadHFWeights(model: GPT, dir: string): void {
         if (p === undefined && !(ours in zeroBiases)) { unexpected.push(name); continue; }
         const e = reader.header.entries.get(name)!;
         const want = p ? (CONV1D.test(ours) ? [...p.shape].reverse() : [...p.shape]) : zeroBiases[ours]!;
-        if (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i])) {
+        // a shorter context keeps the first positions (nanoGPT's crop_block_size)
+        const cropped = options.cropPositions === true && ours === 'transformer.wpe.weight' && e.shape.length === 2 && e.shape[0]! >= want[0]! && e.shape[1] === want[1];
+        if (!cropped && (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i]))) {
           throw new Error(`${file}: tensor '${name}' has shape [${e.shape}] but the model needs [${want}]`);
         }
         if (!['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) throw new Error(`${file}: tensor '${name}' is ${e.dtype}, but weights must be floating point`);
@@ -112,7 +115,7 @@ export function loadHFWeights(model: GPT, dir: string): void {
         continue;
       }
       const p = params.get(step.ours)!;
-      const values = step.conv ? transposed(host.data as Float32Array, host.shape[0]!, host.shape[1]!) : host.data;
+      const values = step.conv ? transposed(host.data as Float32Array, host.shape[0]!, host.shape[1]!) : host.data.subarray(0, p.numel());
       tidy(() => p.setData(fromArray(values, p.shape, { dtype: p.dtype, device: p.device })));
     }
   } finally {

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
-import { AdamW, clipGradNorm, loadCheckpoint, saveCheckpoint, warmupCosine } from '@llmts/nn';
-import { TokenDataset, toHuggingFace } from '@llmts/data';
+import { AdamW, clipGradNorm, loadCheckpoint, readJsonFile, resolveCheckpointDir, saveCheckpoint, warmupCosine } from '@llmts/nn';
+import { TokenDataset, toHuggingFace, type Tokenizer } from '@llmts/data';
 import { ProgressLine, formatCount, formatDuration } from '@llmts/data/internal';
 import { GPT } from '../model.ts';
+import { checkpointTokenizer, resolveModelDir, vocabularyCovers } from '../checkpoint.ts';
 import { makeConfig, type GPTConfig } from '../config.ts';
 import { fromHFConfig, isLegacyConfig, toHFConfig } from '../hf/config.ts';
 import { hfTensors, loadHFWeights } from '../hf/weights.ts';
@@ -36,6 +37,11 @@ export interface TrainOptions {
   resume?: boolean;
   /** Start afresh in an outDir that already holds a run, replacing it (otherwise that is an error). */
   force?: boolean;
+  /**
+   * Start from the weights of a checkpoint (this project's or a Hugging Face GPT-2 directory), as
+   * nanoGPT's init_from: its architecture is kept; dropout and a shorter block size may change.
+   */
+  initFrom?: string;
   /** Draw the progress line on stderr (default true). */
   progress?: boolean;
   /** Called with every log entry (also written to outDir/log.jsonl). */
@@ -131,6 +137,25 @@ function checkMemory(config: GPTConfig, batchSize: number, device: Device): void
   }
 }
 
+/**
+ * The model of a run started from a checkpoint: its architecture, with the run's dropout and at
+ * most its block size; its tokenizer must be the corpus' (the ids have to mean the same tokens).
+ */
+function initialConfig(dir: string, preset: Preset, o: TrainOptions, ds: TokenDataset): Partial<GPTConfig> {
+  const file = join(dir, 'config.json');
+  const raw = readJsonFile(file);
+  const base = fromHFConfig(raw, file);
+  const tokenizer = checkpointTokenizer(dir, base.vocabSize, raw);
+  const spell = (t: Tokenizer) => JSON.stringify(toHuggingFace(t) ?? t.toJSON());
+  if (spell(tokenizer) !== spell(ds.tokenizer)) throw new Error(`train --init-from: ${dir} uses another tokenizer than --data ${o.dataDir} (prepare the corpus with the checkpoint's tokenizer: llmts prepare --tokenizer ${tokenizer.kind === 'gpt2' ? 'gpt2' : join(dir, 'tokenizer.json')})`);
+  const { dropout, blockSize, ...rest } = o.model ?? {};
+  for (const [key, value] of Object.entries(rest)) {
+    if ((base as unknown as Record<string, unknown>)[key] !== value) throw new Error(`train --init-from: the checkpoint's model has ${key} ${JSON.stringify((base as unknown as Record<string, unknown>)[key])}, which a run started from it keeps`);
+  }
+  if (blockSize !== undefined && blockSize > base.blockSize) throw new Error(`train --init-from: --block-size ${blockSize} is longer than the checkpoint's context of ${base.blockSize}`);
+  return { ...base, dropout: dropout ?? preset.model.dropout ?? base.dropout, blockSize: blockSize ?? base.blockSize };
+}
+
 /** Stop a run whose loss stopped being a number: nothing more is saved, best/ keeps the last good model. */
 function diverged(iter: number, what: string): never {
   throw new Error(`train: diverged at iteration ${iter}: ${what}; nothing was saved past the last finite evaluation (try a lower --learning-rate, a --warmup-iters, or --grad-clip)`);
@@ -161,6 +186,7 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
   let modelConfig: Partial<GPTConfig> = { ...preset.model, ...(o.model ?? {}), vocabSize: ds.vocabSize };
   let state: RunState;
   let resumeFrom: ReturnType<typeof loadCheckpoint> | null = null;
+  let initFrom: string | null = null;
   try {
     if (o.resume) {
       if (!existsSync(lastDir) && !existsSync(`${lastDir}.previous`)) throw new Error(`train --resume: no checkpoint to resume in ${lastDir}`);
@@ -179,12 +205,16 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
       tc = { ...saved.train, ...(o.train ?? {}) };
       state = { iter: saved.iter, bestVal: saved.bestVal, rng: saved.rng, trainedSeconds: saved.trainedSeconds, history: saved.history };
     } else {
+      if (o.initFrom !== undefined) {
+        initFrom = resolveCheckpointDir(resolveModelDir(o.initFrom));
+        modelConfig = initialConfig(initFrom, preset, o, ds);
+      }
       manualSeed(tc.seed);
       state = { iter: 0, bestVal: Infinity, rng: getRngState(), trainedSeconds: 0, history: [] };
     }
-    if (modelConfig.vocabSize !== ds.vocabSize) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
+    if (!vocabularyCovers(modelConfig.vocabSize!, ds.vocabSize)) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
     checkMemory(makeConfig(modelConfig), tc.batchSize, device);
-    const model = new GPT(modelConfig, { device, init: resumeFrom === null });
+    const model = new GPT(modelConfig, { device, init: resumeFrom === null && initFrom === null });
     const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
     try {
       if (resumeFrom) {
@@ -198,6 +228,10 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
         } else loadHFWeights(model, resumeFrom.dir);
         optimizer.loadStateDict(resumeFrom.optimizerState!);
         setRngState(state.rng);
+      } else if (initFrom !== null) {
+        const raw = readJsonFile(join(initFrom, 'config.json'));
+        if (isLegacyConfig(raw)) throw new Error(`train --init-from: ${initFrom} is an old llm.ts checkpoint; load and re-save it (llmts export) first`);
+        loadHFWeights(model, initFrom, { cropPositions: true });
       }
       return await trainLoop({ o, preset, device, ds, tc, state, model, optimizer, corpus });
     } catch (e) {

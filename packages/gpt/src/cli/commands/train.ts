@@ -18,12 +18,13 @@ const settingFlags: FlagSpec[] = SETTINGS.map((s) => ({
 export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'train a GPT on a prepared corpus, with checkpoints, logs and a loss plot',
-  usage: 'llmts train --preset NAME --data DIR --out DIR [--config FILE.json] [--n-layer N --n-embd N … any setting] [--device gpu|cpu] [--resume | --force]',
+  usage: 'llmts train --preset NAME --data DIR --out DIR [--config FILE.json] [--init-from CHECKPOINT] [--n-layer N --n-embd N … any setting] [--device gpu|cpu] [--resume | --force]',
   flags: [
     { name: 'preset', type: 'string', help: 'model and training setup to start from', choices: Object.keys(presets), required: true },
     { name: 'data', type: 'string', help: 'a directory made by llmts prepare', required: true },
     { name: 'out', type: 'string', help: 'output directory (checkpoints best/ and last/, log.jsonl, loss.svg, loss.png)', required: true },
     { name: 'config', type: 'string', help: 'a JSON file of settings applied on top of the preset (flag names, camelCase or nanoGPT snake_case keys); flags override it' },
+    { name: 'init-from', type: 'string', help: 'start from this checkpoint\'s weights (one made here, or a Hugging Face GPT-2 directory); its architecture is kept' },
     commonFlags.device,
     ...settingFlags,
     { name: 'resume', type: 'boolean', help: 'continue the run saved in --out/last' },
@@ -33,6 +34,7 @@ export const trainCommand: CommandSpec = {
     const data = String(a.data);
     if (!existsSync(join(data, 'meta.json'))) throw new Error(`train: --data ${data} is not a prepared corpus (no meta.json); run llmts prepare first`);
     if (a.resume === true && a.force === true) throw new Error('train: --resume continues the run in --out and --force replaces it; give one');
+    if (a.resume === true && a['init-from'] !== undefined) throw new Error('train: --resume continues the run in --out from its own weights; --init-from starts a new one');
     const fromFile = a.config !== undefined ? readConfigFile(String(a.config)) : undefined;
     const settings = settingsFromFlags(a, fromFile);
     const result = await train({
@@ -42,6 +44,7 @@ export const trainCommand: CommandSpec = {
       device: a.device as Device | undefined,
       resume: a.resume === true,
       force: a.force === true,
+      ...(a['init-from'] !== undefined ? { initFrom: String(a['init-from']) } : {}),
       train: settings.train,
       model: settings.model,
     });
