@@ -6,6 +6,7 @@
  *   npm run bench -- tokenizer         GPT-2 tokenizer MB/s, ours next to js-tiktoken
  *   npm run bench -- data              getBatch(64, 256) batches/s, mmap vs positional reads
  *   npm run bench -- train-step        GPT training step ms, ours next to PyTorch (--peer python3)
+ *   npm run bench -- quantize          int8/int4 against float32: memory, logit deviation, perplexity, tokens/s
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<{ rows: Record<string, unknown>[]; m
   tokenizer: async () => (await import('./tokenizer.ts')).run(process.argv.slice(3)),
   data: async () => (await import('./data.ts')).run(process.argv.slice(3)),
   'train-step': async () => (await import('./train-step.ts')).run(process.argv.slice(3)),
+  quantize: async () => (await import('./quantize.ts')).run(process.argv.slice(3)),
 };
 
 const name = process.argv[2];

@@ -46,8 +46,8 @@ describe('trainer', () => {
     await train({ preset: tinyPreset, dataDir: join(dir, 'data'), outDir: join(dir, 'b'), device: 'cpu', progress: false, train: { maxIters: 16 } });
     const resumedLogs: LogEntry[] = [];
     const resumed = await train({ preset: tinyPreset, dataDir: join(dir, 'data'), outDir: join(dir, 'b'), device: 'cpu', progress: false, resume: true, train: { maxIters: 24 }, onLog: (e) => resumedLogs.push(e) });
-    const a = await full.model.transformer.h.at(1).mlp.c_fc.weight.data();
-    const b = await resumed.model.transformer.h.at(1).mlp.c_fc.weight.data();
+    const a = await full.model.stateDict()['transformer.h.1.mlp.c_fc.weight']!.data();
+    const b = await resumed.model.stateDict()['transformer.h.1.mlp.c_fc.weight']!.data();
     expect(b).toEqual(a);
     const strip = (e: LogEntry) => ({ ...e, elapsed: 0, ...(e.type === 'train' ? { msPerIter: 0, tokensPerSec: 0 } : {}) });
     expect(resumedLogs.map(strip)).toEqual(straight.filter((e) => e.iter > 16 || (e.type === 'train' && e.iter === 16)).map(strip));

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDefaultDevice, type Device } from '@llmts/tensor';
-import { loadCheckpoint, readJsonFile, resolveCheckpointDir } from '@llmts/nn';
+import { loadCheckpoint, readJsonFile, resolveCheckpointDir, type QuantizeReport } from '@llmts/nn';
 import { gpt2Tokenizer, loadTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from './model.ts';
 import type { GPTConfig } from './config.ts';
@@ -29,6 +29,15 @@ export interface LoadedGPT {
   tokenizer: Tokenizer;
   config: GPTConfig;
   dir: string;
+  /** What quantization replaced, when asked for. */
+  quantized?: QuantizeReport;
+}
+
+/** Options of `loadGPT`. */
+export interface LoadGPTOptions {
+  device?: Device;
+  /** Quantize the Linear layers and token embedding at load time (inference only). */
+  quantize?: 'int8' | 'int4';
 }
 
 /**
@@ -36,9 +45,12 @@ export interface LoadedGPT {
  * directory, or a training output directory (its best/ checkpoint). Only the parameters stay live.
  * @example const { model, tokenizer } = loadGPT('runs/shakespeare', { device: 'gpu' });
  */
-export function loadGPT(path: string, options: { device?: Device } = {}): LoadedGPT {
+export function loadGPT(path: string, options: LoadGPTOptions = {}): LoadedGPT {
   const dir = resolveCheckpointDir(resolveModelDir(path));
-  const device = options.device ?? getDefaultDevice();
+  const target = options.device ?? getDefaultDevice();
+  if (options.quantize !== undefined && options.quantize !== 'int8' && options.quantize !== 'int4') throw new Error(`loadGPT: quantize must be 'int8' or 'int4', got '${String(options.quantize)}'`);
+  // quantization reads the float weights on the host, then places the packed ones on the target
+  const device = options.quantize ? 'cpu' : target;
   const configFile = join(dir, 'config.json');
   const raw = readJsonFile(configFile);
   const config = fromHFConfig(raw, configFile);
@@ -52,7 +64,9 @@ export function loadGPT(path: string, options: { device?: Device } = {}): Loaded
     throw e;
   }
   model.eval();
-  return { model, tokenizer, config: model.config, dir };
+  if (!options.quantize) return { model, tokenizer, config: model.config, dir };
+  const quantized = model.quantize(options.quantize === 'int8' ? 8 : 4, target);
+  return { model, tokenizer, config: model.config, dir, quantized };
 }
 
 /** An llm.ts checkpoint from before the Hugging Face layout: our names and [out, in] weights. */

@@ -41,7 +41,7 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
   if (prompts.some((p) => p.length !== L)) throw new Error('generate: prompts of one batch must have the same length');
   const { blockSize, vocabSize } = model.config;
   for (const p of prompts) for (const id of p) if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`generate: token ${id} is outside the vocabulary of ${vocabSize}`);
-  const device = model.transformer.wte.weight.device;
+  const device = model.device;
   const wasTraining = model.training;
   model.eval();
   const seqs = prompts.map((p) => [...p]);

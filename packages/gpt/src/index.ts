@@ -20,7 +20,7 @@ export type { TrainOptions, TrainResult, LogEntry } from './train/trainer.ts';
 export { plotSvg, plotPng } from './train/plot.ts';
 export type { Series } from './train/plot.ts';
 export { loadGPT, resolveModelDir } from './checkpoint.ts';
-export type { LoadedGPT } from './checkpoint.ts';
+export type { LoadedGPT, LoadGPTOptions } from './checkpoint.ts';
 export { saveHuggingFace } from './hf/export.ts';
 export { toHFConfig, fromHFConfig } from './hf/config.ts';
 export type { LlmtsConfigExtras } from './hf/config.ts';

@@ -3,8 +3,8 @@
  * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
-import { cat, causalSoftmax, crossEntropy, dropout, arange, keep, type Device, type Tensor } from '@llmts/tensor';
-import { Embedding, LayerNorm, Linear, Module, ModuleList, init, type FactoryOptions } from '@llmts/nn';
+import { cat, causalSoftmax, crossEntropy, dropout, arange, keep, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
+import { Embedding, LayerNorm, Linear, Module, ModuleList, init, quantizeModel, type EmbeddingLayer, type FactoryOptions, type LinearLayer, type QuantizeReport } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
 /** Keys and values of earlier positions, per layer: (B, nHead, Tpast, headDim). */
@@ -30,8 +30,8 @@ export class KVCache {
 
 /** Causal multi-head self-attention with a fused QKV projection (nanoGPT's CausalSelfAttention). @example new CausalSelfAttention(makeConfig({ nEmbd: 64, nHead: 4 })) */
 export class CausalSelfAttention extends Module {
-  c_attn: Linear;
-  c_proj: Linear;
+  c_attn: LinearLayer;
+  c_proj: LinearLayer;
   private readonly nHead: number;
   private readonly p: number;
 
@@ -73,8 +73,8 @@ export class CausalSelfAttention extends Module {
 
 /** The transformer's feed-forward block: Linear(C, 4C), GELU, Linear(4C, C), dropout. */
 export class MLP extends Module {
-  c_fc: Linear;
-  c_proj: Linear;
+  c_fc: LinearLayer;
+  c_proj: LinearLayer;
 
   constructor(private readonly c: GPTConfig, f: FactoryOptions = {}) {
     super();
@@ -116,7 +116,7 @@ export class Block extends Module {
 }
 
 class Transformer extends Module {
-  wte: Embedding;
+  wte: EmbeddingLayer;
   wpe: Embedding;
   h: ModuleList<Block>;
   ln_f: LayerNorm;
@@ -144,7 +144,7 @@ export interface ForwardOutput {
 export class GPT extends Module {
   readonly config: GPTConfig;
   transformer: Transformer;
-  lm_head: Linear;
+  lm_head: LinearLayer;
 
   /**
    * `init: false` leaves the weights zero (for weights loaded right after, as `loadGPT` does:
@@ -156,11 +156,12 @@ export class GPT extends Module {
     // the layers' own defaults are skipped: GPT-2's initialisation below replaces them
     const f: FactoryOptions = { device: options.device, init: false };
     this.transformer = new Transformer(c, f);
-    this.lm_head = new Linear(c.nEmbd, c.vocabSize, { ...f, bias: false });
+    const head = new Linear(c.nEmbd, c.vocabSize, { ...f, bias: false });
     if (c.tiedEmbeddings) {
-      this.lm_head.weight.dispose(); // the head reads the token embedding instead
-      this.lm_head.weight = this.transformer.wte.weight;
+      head.weight.dispose(); // the head reads the token embedding instead
+      head.weight = (this.transformer.wte as Embedding).weight;
     }
+    this.lm_head = head;
     if (options.init === false) return;
     // GPT-2 init: N(0, 0.02) weights, zero biases, residual projections scaled by 1/sqrt(2·nLayer)
     for (const m of this.modules()) {
@@ -170,6 +171,25 @@ export class GPT extends Module {
       } else if (m instanceof Embedding) init.normal_(m.weight, 0, 0.02);
     }
     for (const [name, p] of this.namedParameters()) if (name.endsWith('c_proj.weight')) init.scaledResidual_(p, c.nLayer);
+  }
+
+  /** The device the model's weights are on. */
+  get device(): Device {
+    return this.transformer.wpe.weight.device;
+  }
+
+  /**
+   * Quantize the Linear layers and the token embedding to int8 (per output channel) or int4
+   * (groups of 32) for inference, in place; the position embedding, norms and biases stay float32.
+   * The weights must be on the CPU; the model ends up on `device`.
+   * @example model.quantize(8, 'gpu')
+   */
+  quantize(bits: QuantBits, device: Device = 'cpu'): QuantizeReport {
+    if (this.device !== 'cpu') throw new Error('GPT.quantize: the model must be on the CPU (quantization reads the weights); pass the target device');
+    const report = quantizeModel(this, bits, { device, keep: (name) => name !== 'transformer.wpe' });
+    this.to(device);
+    this.eval();
+    return report;
   }
 
   /** Parameters, excluding position embeddings when `nonEmbedding` (nanoGPT's count). */

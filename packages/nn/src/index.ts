@@ -5,6 +5,8 @@
 export { Module, Parameter } from './module.ts';
 export { Linear, Embedding, LayerNorm, Dropout, ReLU, GELU, Tanh, Sigmoid, Softmax, Identity, Sequential, ModuleList } from './layers.ts';
 export type { Layer, FactoryOptions } from './layers.ts';
+export { QuantizedLinear, QuantizedEmbedding, quantizeModel } from './quantize.ts';
+export type { LinearLayer, EmbeddingLayer, QuantizeReport } from './quantize.ts';
 export * as init from './init.ts';
 export * as functional from './functional.ts';
 export { Optimizer } from './optim/optimizer.ts';

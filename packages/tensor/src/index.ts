@@ -39,6 +39,8 @@ export { softmax, logSoftmax, crossEntropy, layerNorm, gelu, dropout } from './o
 export type { CrossEntropyOptions } from './ops/composite.ts';
 export { causalSoftmax } from './ops/softmax.ts';
 export { multinomial, topk } from './ops/sampling.ts';
+export { QuantizedWeight, quantizeWeight, quantizedMatmul, quantizedEmbedding, dequantize } from './ops/quantized.ts';
+export type { QuantBits } from './ops/quantized.ts';
 
 export { gradcheck } from './testing/gradcheck.ts';
 export type { GradcheckOptions, GradcheckResult } from './testing/gradcheck.ts';

@@ -107,5 +107,6 @@ export function helpText(cmd: CommandSpec): string {
 export const commonFlags = {
   checkpoint: { name: 'checkpoint', type: 'string', help: 'a checkpoint directory, or a training --out directory', required: true },
   device: { name: 'device', type: 'string', help: 'where to run (default: the GPU when there is one)', choices: ['gpu', 'cpu'] },
+  quantize: { name: 'quantize', type: 'string', help: 'int8 (per-output-channel scales) or int4 (groups of 32) weights for Linear layers and the token embedding, at load time', choices: ['int8', 'int4'] },
   tokenizer: { name: 'tokenizer', type: 'string', help: 'gpt2, a tokenizer JSON file, or a prepared corpus directory', choices: ['gpt2'], openChoices: true, default: 'gpt2' },
 } as const satisfies Record<string, FlagSpec>;

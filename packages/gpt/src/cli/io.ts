@@ -1,6 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer, type Tokenizer } from '@llmts/data';
+import type { Device } from '@llmts/tensor';
+import type { ParsedArgs } from './args.ts';
+import { loadGPT, type LoadedGPT } from '../checkpoint.ts';
 
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -38,4 +41,16 @@ export function parseIds(text: string, what = 'ids'): number[] {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error(`${what}: item ${i} (${typeof v === 'string' ? `'${v}'` : JSON.stringify(v)}) is not a non-negative integer`);
   });
   return values as number[];
+}
+
+/** The model of --checkpoint on --device, quantized when --quantize asks (said once on stderr). */
+export function loadForInference(a: ParsedArgs): LoadedGPT {
+  const quantize = a.quantize as 'int8' | 'int4' | undefined;
+  const loaded = loadGPT(String(a.checkpoint), { ...(a.device !== undefined ? { device: a.device as Device } : {}), ...(quantize ? { quantize } : {}) });
+  const q = loaded.quantized;
+  if (q && process.env.LLMTS_QUIET !== '1') {
+    const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+    process.stderr.write(`llmts: ${quantize} weights for ${q.layers} layers: ${mib(q.floatBytes)} MiB -> ${mib(q.quantizedBytes)} MiB\n`);
+  }
+  return loaded;
 }

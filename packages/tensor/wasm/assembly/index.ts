@@ -4,3 +4,4 @@ export { softmaxRows, softmaxBackwardRows, layerNormRows, layerNormBackwardRows,
 export { binaryF32, adamF32 } from './elementwise';
 export { sumF32, copyStrided4 } from './reduce';
 export { randomFill } from './random';
+export { quantizedMatmul } from './quantized';

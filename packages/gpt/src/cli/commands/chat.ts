@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
-import { manualSeed, type Device } from '@llmts/tensor';
+import { manualSeed } from '@llmts/tensor';
 import type { Tokenizer } from '@llmts/data';
 import { commonFlags, type CommandSpec } from '../args.ts';
-import { loadGPT } from '../../checkpoint.ts';
+import { loadForInference } from '../io.ts';
 import { generate } from '../../generate.ts';
 import { TextStream } from '../text-stream.ts';
 
@@ -18,9 +18,10 @@ export const chatCommand: CommandSpec = {
     { name: 'top-p', type: 'number', help: 'nucleus sampling threshold', min: 0, max: 1 },
     { name: 'seed', type: 'int', help: 'random seed', default: 1337 },
     commonFlags.device,
+    commonFlags.quantize,
   ],
   async run(a) {
-    const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });
+    const { model, tokenizer } = loadForInference(a);
     manualSeed(Number(a.seed));
     const interactive = process.stdin.isTTY === true;
     const rl = createInterface({ input: process.stdin, terminal: interactive });

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { manualSeed, type Device } from '@llmts/tensor';
+import { manualSeed } from '@llmts/tensor';
 import type { Tokenizer } from '@llmts/data';
 import { commonFlags, type CommandSpec, type ParsedArgs } from '../args.ts';
-import { parseIds } from '../io.ts';
-import { loadGPT } from '../../checkpoint.ts';
+import { loadForInference, parseIds } from '../io.ts';
 import { generate } from '../../generate.ts';
 import { TextStream } from '../text-stream.ts';
 
@@ -44,12 +43,13 @@ export const sampleCommand: CommandSpec = {
     { name: 'stop-token', type: 'int', help: 'stop after this token id', min: 0 },
     { name: 'seed', type: 'int', help: 'random seed', default: 1337, min: 0 },
     commonFlags.device,
+    commonFlags.quantize,
     { name: 'no-cache', type: 'boolean', help: 'recompute every position each step instead of using the KV cache' },
     { name: 'json', type: 'boolean', help: 'print {"tokens": [new ids], "text": "..."} (one line per sample) instead of streaming text' },
   ],
   async run(a) {
     if (a['prompt-ids'] !== undefined) parseIds(String(a['prompt-ids']), 'sample: --prompt-ids'); // before the model loads
-    const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });
+    const { model, tokenizer } = loadForInference(a);
     const { vocabSize } = model.config;
     const { ids: prompt, text } = promptIds(a, tokenizer);
     if (prompt.length === 0) throw new Error('sample: the prompt encodes to no tokens');

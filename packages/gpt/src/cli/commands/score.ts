@@ -1,7 +1,6 @@
-import { noGrad, tensor, type Device } from '@llmts/tensor';
+import { noGrad, tensor } from '@llmts/tensor';
 import { commonFlags, type CommandSpec } from '../args.ts';
-import { parseIds } from '../io.ts';
-import { loadGPT } from '../../checkpoint.ts';
+import { loadForInference, parseIds } from '../io.ts';
 
 export const scoreCommand: CommandSpec = {
   name: 'score',
@@ -12,18 +11,19 @@ export const scoreCommand: CommandSpec = {
     { name: 'text', type: 'string', help: 'text to score' },
     { name: 'prompt-ids', type: 'string', help: 'token ids to score, e.g. 1,2,3' },
     commonFlags.device,
+    commonFlags.quantize,
     { name: 'json', type: 'boolean', help: 'print {"loss", "perplexity", "lastLogits"} (lastLogits: the next-token logits after the whole text)' },
   ],
   async run(a) {
     if ((a.text === undefined) === (a['prompt-ids'] === undefined)) throw new Error('score: give exactly one of --text and --prompt-ids');
     const given = a['prompt-ids'] !== undefined ? parseIds(String(a['prompt-ids']), 'score: --prompt-ids') : null; // before the model loads
-    const { model, tokenizer } = loadGPT(String(a.checkpoint), { device: a.device as Device | undefined });
+    const { model, tokenizer } = loadForInference(a);
     const ids = given ?? tokenizer.encode(String(a.text), { allowedSpecial: 'all' });
     if (ids.length < 2) throw new Error(`score: need at least 2 tokens to score next-token predictions, got ${ids.length}`);
     const { blockSize, vocabSize } = model.config;
     for (const id of ids) if (id >= vocabSize) throw new Error(`score: token ${id} is outside the vocabulary of ${vocabSize}`);
     if (ids.length > blockSize) throw new Error(`score: ${ids.length} tokens exceed the model's context of ${blockSize}`);
-    const device = model.transformer.wte.weight.device;
+    const device = model.device;
     // every position predicts the next token; the last has no target, its logits are lastLogits
     const result = noGrad(() => {
       const x = tensor(ids, { dtype: 'int32', device, shape: [1, ids.length] });
