@@ -21,7 +21,7 @@ export type { TokenSource, TokenDtype, ReadBackend } from './corpus/token-source
 export { prepareCorpus, listInputs } from './corpus/prepare.ts';
 export type { PrepareOptions, PrepareProgress } from './corpus/prepare.ts';
 export {
-  loadInstructionData, formatInstructionPrompt, formatInstructionExample, splitInstructionData, InstructionDataset, collateInstructions, instructionBatches,
+  loadInstructionData, formatInstructionPrompt, formatChatPrompt, ALPACA_PREAMBLE, formatInstructionExample, splitInstructionData, InstructionDataset, collateInstructions, instructionBatches,
 } from './finetune/instruction.ts';
 export type { InstructionExample, CollateOptions } from './finetune/instruction.ts';
 export { loadSmsSpam, balanceClasses, randomSplit, ClassificationDataset } from './finetune/classification.ts';

@@ -23,6 +23,8 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
   /** Called with each new token of sequence 0 as it is chosen; return false to stop. */
   onToken?: (token: number) => void | boolean;
+  /** Called after every step with each sequence's new token; return false to stop all of them. */
+  onStep?: (tokens: readonly number[]) => void | boolean;
 }
 
 /** Anything that maps (B, T) ids to logits for the last position. */
@@ -75,6 +77,7 @@ export async function generate(model: GPT, prompts: readonly (readonly number[])
         if (o.stopToken !== undefined && tok === o.stopToken) done[b] = true;
         if (b === 0 && o.onToken?.(tok) === false) stop = true;
       });
+      if (o.onStep?.(next) === false) stop = true;
       if (stop) break;
       await nextTask(); // let I/O run between tokens (a closed pipe, a stop button, a streamed reply)
     }

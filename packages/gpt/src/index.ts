@@ -22,6 +22,8 @@ export type { Series } from './train/plot.ts';
 export { loadGPT, resolveModelDir } from './checkpoint.ts';
 export type { LoadedGPT, LoadGPTOptions } from './checkpoint.ts';
 export { saveHuggingFace } from './hf/export.ts';
+export { serve } from './serve/server.ts';
+export type { ServeOptions, RunningServer } from './serve/server.ts';
 export { toHFConfig, fromHFConfig } from './hf/config.ts';
 export type { LlmtsConfigExtras } from './hf/config.ts';
 export { hfTensors, loadHFWeights } from './hf/weights.ts';

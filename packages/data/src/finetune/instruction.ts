@@ -38,6 +38,21 @@ export function formatInstructionPrompt(e: InstructionExample): string {
   return instruction + (e.input ? `\n\n### Input:\n${e.input}` : '');
 }
 
+/** The Alpaca preamble, used when a conversation brings no system message of its own. */
+export const ALPACA_PREAMBLE = 'Below is an instruction that describes a task. Write a response that appropriately completes the request.';
+
+/**
+ * A conversation in the Alpaca format the instruction data uses: the system message (or Alpaca's
+ * preamble), then each user turn as "### Instruction:" and each assistant turn as "### Response:",
+ * ending with an open "### Response:" for the model to complete.
+ * @example formatChatPrompt([{ role: 'user', content: 'Name a colour.' }])
+ */
+export function formatChatPrompt(messages: readonly { role: 'system' | 'user' | 'assistant'; content: string }[]): string {
+  const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+  const turns = messages.filter((m) => m.role !== 'system').map((m) => (m.role === 'user' ? `### Instruction:\n${m.content}` : `### Response:\n${m.content}`));
+  return `${system || ALPACA_PREAMBLE}\n\n${turns.join('\n\n')}\n\n### Response:\n`;
+}
+
 /** The prompt followed by the response section. */
 export function formatInstructionExample(e: InstructionExample): string {
   return `${formatInstructionPrompt(e)}\n\n### Response:\n${e.output}`;

@@ -11,8 +11,9 @@ import { sampleCommand } from './commands/sample.ts';
 import { scoreCommand } from './commands/score.ts';
 import { chatCommand } from './commands/chat.ts';
 import { exportCommand } from './commands/export.ts';
+import { serveCommand } from './commands/serve.ts';
 
-export const commands: CommandSpec[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, chatCommand, exportCommand, tokenizeCommand, detokenizeCommand];
+export const commands: CommandSpec[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, chatCommand, serveCommand, exportCommand, tokenizeCommand, detokenizeCommand];
 
 function overview(): string {
   const w = Math.max(...commands.map((c) => c.name.length)) + 2;

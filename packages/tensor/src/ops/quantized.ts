@@ -115,8 +115,9 @@ const qmatmulKernel: Kernel<QAttrs> = {
     const outPtr = heapAddress(out!);
     const ptrs = [x, q, scales, ...(a.hasBias ? [bias] : [])].map((v) => (v!.ptr ?? -1) >= 0 ? v!.ptr! + v!.offset * 4 : -1);
     if (rt !== null && outPtr >= 0 && ptrs.every((p) => p >= 0)) {
-      const threads = a.N * a.O * a.K > 1 << 16 ? rt.numThreads : 1;
-      rt.run('quantizedMatmul', [ptrs[0]!, ptrs[1]!, ptrs[2]!, a.hasBias ? ptrs[3]! : 0, outPtr, a.N, a.K, a.O, a.rowBytes, a.bits, a.groupSize], threads);
+      const threads = a.N * a.O * a.K > 1 << 18 ? rt.numThreads : 1;
+      const scratch = rt.scratch(a.rowBytes * (a.bits === 8 ? 4 : 8)); // one float32 row per thread
+      rt.run('quantizedMatmul', [ptrs[0]!, ptrs[1]!, ptrs[2]!, a.hasBias ? ptrs[3]! : 0, outPtr, a.N, a.K, a.O, a.rowBytes, a.bits, a.groupSize, scratch], threads);
       return;
     }
     const xs = gatherContiguous(x!), words = gatherContiguous(q!) as Int32Array, sc = gatherContiguous(scales!);
