@@ -64,8 +64,8 @@ describe('llmts CLI', () => {
     expect(preset.stderr).toMatch(/--preset must be one of shakespeare-char, shakespeare-char-cpu, wizard-of-oz-char, gpt2-124m, got 'huge'/);
     expect(llmts(['sample', '--checkpoint', run, '--temperature', 'hot']).stderr).toMatch(/--temperature must be a number, got 'hot'/);
     expect(llmts(['sample', '--checkpoint', run, '--max-new-tokens', '-3']).stderr).toMatch(/--max-new-tokens must be >= 0/);
-    expect(llmts(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate' \(valid: prepare, train, sample, score, chat, export, tokenize, detokenize\)/);
-    for (const cmd of ['prepare', 'train', 'sample', 'score', 'chat', 'export', 'tokenize', 'detokenize']) {
+    expect(llmts(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate' \(valid: prepare, train, sample, score, chat, serve, export, tokenize, detokenize\)/);
+    for (const cmd of ['prepare', 'train', 'sample', 'score', 'chat', 'serve', 'export', 'tokenize', 'detokenize']) {
       const h = llmts([cmd, '--help']);
       expect(h.status, cmd).toBe(0);
       expect(h.stdout).toMatch(new RegExp(`^llmts ${cmd}: `));

@@ -11,6 +11,23 @@ import { toHFConfig, type LlmtsConfigExtras } from './config.ts';
 import { hfTensors } from './weights.ts';
 
 /**
+ * The tokenizer and generation files of a Hugging Face directory: tokenizer.json,
+ * tokenizer_config.json (a PreTrainedTokenizerFast, so AutoTokenizer reads any of our tokenizers)
+ * and generation_config.json.
+ */
+export function huggingFaceFiles(tokenizer: Tokenizer, contextLength: number): Record<string, string> {
+  const eos = tokenizer.specialId('<|endoftext|>');
+  return {
+    'tokenizer.json': `${JSON.stringify(toHuggingFace(tokenizer) ?? tokenizer.toJSON())}\n`,
+    'tokenizer_config.json': `${JSON.stringify({
+      tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: contextLength, clean_up_tokenization_spaces: false,
+      ...(eos !== undefined ? { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>' } : {}),
+    }, null, 2)}\n`,
+    'generation_config.json': `${JSON.stringify({ ...(eos !== undefined ? { bos_token_id: eos, eos_token_id: eos } : {}) }, null, 2)}\n`,
+  };
+}
+
+/**
  * Save `model` and `tokenizer` as a Hugging Face GPT-2 directory at `dir` (atomically).
  * @example await saveHuggingFace(model, tokenizer, 'export/my-gpt')
  */
@@ -18,21 +35,13 @@ export async function saveHuggingFace(model: GPT, tokenizer: Tokenizer, dir: str
   const eos = tokenizer.specialId('<|endoftext|>');
   const special = eos !== undefined ? { eos } : {};
   const weights = hfTensors(model);
-  const tokenizerJson = toHuggingFace(tokenizer) ?? tokenizer.toJSON();
   try {
     await saveCheckpoint(dir, {
       model,
       config: toHFConfig(model.config, extras, special),
       tensors: weights.tensors,
       metadata: { format: 'pt' },
-      files: {
-        'tokenizer.json': `${JSON.stringify(tokenizerJson)}\n`,
-        'tokenizer_config.json': `${JSON.stringify({
-          tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: model.config.blockSize, clean_up_tokenization_spaces: false,
-          ...(eos !== undefined ? { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>' } : {}),
-        }, null, 2)}\n`,
-        'generation_config.json': `${JSON.stringify({ ...(eos !== undefined ? { bos_token_id: eos, eos_token_id: eos } : {}) }, null, 2)}\n`,
-      },
+      files: huggingFaceFiles(tokenizer, model.config.blockSize),
     });
   } finally {
     weights.dispose();

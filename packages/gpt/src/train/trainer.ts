@@ -18,6 +18,7 @@ import { checkpointTokenizer, resolveModelDir, vocabularyCovers } from '../check
 import { makeConfig, type GPTConfig } from '../config.ts';
 import { fromHFConfig, isLegacyConfig, toHFConfig } from '../hf/config.ts';
 import { hfTensors, loadHFWeights } from '../hf/weights.ts';
+import { huggingFaceFiles } from '../hf/export.ts';
 import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotPng, plotSvg, type Series } from './plot.ts';
@@ -275,8 +276,8 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
     appendFileSync(logPath, `${JSON.stringify(e)}\n`);
     o.onLog?.(e);
   };
-  // the corpus' tokenizer, as a Hugging Face tokenizer.json where that format can say it
-  const tokenizerFile = `${JSON.stringify(toHuggingFace(ds.tokenizer) ?? ds.tokenizer.toJSON())}\n`;
+  // the corpus' tokenizer, as Hugging Face tokenizer files
+  const tokenizerFiles = huggingFaceFiles(ds.tokenizer, model.config.blockSize);
   const eos = ds.tokenizer.specialId('<|endoftext|>');
   const save = async (dir: string) => {
     const trainedSeconds = state.trainedSeconds + (Date.now() - runStart) / 1000;
@@ -288,7 +289,7 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
         config: toHFConfig(model.config, { preset: preset.name }, eos !== undefined ? { eos } : {}),
         tensors: weights.tensors,
         state: { ...state, trainedSeconds, rng: getRngState(), train: tc, dataDir: o.dataDir, corpus } as unknown as Record<string, unknown>,
-        files: { 'tokenizer.json': tokenizerFile },
+        files: tokenizerFiles,
         metadata: { format: 'pt', preset: preset.name },
       });
     } finally {

@@ -196,6 +196,7 @@ export class SafetensorsReader {
     return { data, dtype, shape: e.shape };
   }
 
+  /** Close the file (safe to call twice). */
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;

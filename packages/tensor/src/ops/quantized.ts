@@ -40,6 +40,7 @@ export class QuantizedWeight {
     return this.packed.shape[1]! * 4;
   }
 
+  /** Where the packed values live. */
   get device(): Device {
     return this.packed.device;
   }
@@ -55,6 +56,7 @@ export class QuantizedWeight {
     return new QuantizedWeight(this.bits, this.rows, this.cols, this.groupSize, this.packed.to(device), this.scales.to(device));
   }
 
+  /** Free the packed values and scales. */
   dispose(): void {
     this.packed.dispose();
     this.scales.dispose();
