@@ -64,12 +64,14 @@ describe('llmts CLI', () => {
     expect(preset.stderr).toMatch(/--preset must be one of shakespeare-char, shakespeare-char-cpu, wizard-of-oz-char, gpt2-124m, got 'huge'/);
     expect(llmts(['sample', '--checkpoint', run, '--temperature', 'hot']).stderr).toMatch(/--temperature must be a number, got 'hot'/);
     expect(llmts(['sample', '--checkpoint', run, '--max-new-tokens', '-3']).stderr).toMatch(/--max-new-tokens must be >= 0/);
-    expect(llmts(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate' \(valid: prepare, train, sample, score, chat, serve, export, tokenize, detokenize\)/);
-    for (const cmd of ['prepare', 'train', 'sample', 'score', 'chat', 'serve', 'export', 'tokenize', 'detokenize']) {
-      const h = llmts([cmd, '--help']);
+    expect(llmts(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate' \(valid: prepare, tune, train, finetune, sample, score, chat, classify, eval, serve, export, tokenize, detokenize\)/);
+    for (const cmd of ['prepare', 'tune', 'train', 'finetune classify', 'finetune instruct', 'sample', 'score', 'chat', 'classify', 'eval', 'serve', 'export', 'tokenize', 'detokenize']) {
+      const h = llmts([...cmd.split(' '), '--help']);
       expect(h.status, cmd).toBe(0);
       expect(h.stdout).toMatch(new RegExp(`^llmts ${cmd}: `));
     }
+    expect(llmts(['finetune', '--help']).stdout).toMatch(/classify .*\n.*instruct/);
+    expect(llmts(['finetune', 'summarize']).stderr).toMatch(/llmts finetune: unknown command 'summarize' \(valid: classify, instruct\)/);
     expect(llmts(['sample', '--checkpoint', join(run, 'nope')]).stderr).toMatch(/checkpoint '.*nope' does not exist/);
     expect(llmts(['train', '--preset', 'shakespeare-char-cpu', '--data', '/nonexistent', '--out', 'x']).stderr).toMatch(/not a prepared corpus/);
   });

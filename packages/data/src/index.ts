@@ -4,7 +4,7 @@
  * (helpers the other @llmts packages share live in `@llmts/data/internal`).
  */
 export type { Tokenizer, TokenizerJSON, EncodeOptions } from './tokenizers/tokenizer.ts';
-export { CharTokenizer } from './tokenizers/char.ts';
+export { CharTokenizer, unknownCharacters } from './tokenizers/char.ts';
 export { WordTokenizer } from './tokenizers/word.ts';
 export { ByteLevelBPE, GPT2_PATTERN } from './tokenizers/bpe.ts';
 export type { BpeTables } from './tokenizers/bpe.ts';
@@ -24,5 +24,5 @@ export {
   loadInstructionData, formatInstructionPrompt, formatChatPrompt, ALPACA_PREAMBLE, formatInstructionExample, splitInstructionData, InstructionDataset, collateInstructions, instructionBatches,
 } from './finetune/instruction.ts';
 export type { InstructionExample, CollateOptions } from './finetune/instruction.ts';
-export { loadSmsSpam, balanceClasses, randomSplit, ClassificationDataset } from './finetune/classification.ts';
-export type { LabeledText } from './finetune/classification.ts';
+export { loadSmsSpam, readLabeledTexts, numberLabels, balanceClasses, randomSplit, ClassificationDataset } from './finetune/classification.ts';
+export type { LabeledText, NamedLabelText } from './finetune/classification.ts';

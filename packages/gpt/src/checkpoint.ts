@@ -12,8 +12,10 @@ import { GPT } from './model.ts';
 import type { GPTConfig } from './config.ts';
 import { fromHFConfig, isLegacyConfig } from './hf/config.ts';
 import { loadHFWeights } from './hf/weights.ts';
+import type { ChatTemplate } from './hf/export.ts';
+import { isAdapterDir, loadAdapter, mergeAdapters, readAdapterConfig } from './finetune/lora.ts';
 
-const hasWeights = (dir: string) => existsSync(join(dir, 'model.safetensors')) || existsSync(join(dir, 'model.safetensors.index.json')) || existsSync(`${dir}.previous`);
+const hasWeights = (dir: string) => ['model.safetensors', 'model.safetensors.index.json', 'adapter_model.safetensors'].some((f) => existsSync(join(dir, f))) || existsSync(`${dir}.previous`);
 
 /** A checkpoint directory, or a training output directory holding best/ (preferred) or last/. */
 export function resolveModelDir(path: string): string {
@@ -31,13 +33,19 @@ export interface LoadedGPT {
   dir: string;
   /** What quantization replaced, when asked for. */
   quantized?: QuantizeReport;
+  /** The prompt format the model was instruction-tuned on, when its config.json records one. */
+  chatTemplate?: ChatTemplate;
+  /** For a LoRA adapter directory: the base checkpoint and the adapted layers. */
+  adapter?: { base: string; layers: string[]; rank: number; alpha: number };
 }
 
 /** Options of `loadGPT`. */
 export interface LoadGPTOptions {
   device?: Device;
-  /** Quantize the Linear layers and token embedding at load time (inference only). */
+  /** Quantize the Linear layers and token embedding at load time (inference only; adapters are merged first). */
   quantize?: 'int8' | 'int4';
+  /** Dropout for further training (default: the checkpoint's). */
+  dropout?: number;
 }
 
 /**
@@ -51,9 +59,22 @@ export function loadGPT(path: string, options: LoadGPTOptions = {}): LoadedGPT {
   if (options.quantize !== undefined && options.quantize !== 'int8' && options.quantize !== 'int4') throw new Error(`loadGPT: quantize must be 'int8' or 'int4', got '${String(options.quantize)}'`);
   // quantization reads the float weights on the host, then places the packed ones on the target
   const device = options.quantize ? 'cpu' : target;
+  const loaded = isAdapterDir(dir) ? loadAdapted(dir, device, options) : loadFull(dir, device, options);
+  loaded.model.eval();
+  if (!options.quantize) return loaded;
+  if (loaded.adapter) mergeAdapters(loaded.model);
+  const quantized = loaded.model.quantize(options.quantize === 'int8' ? 8 : 4, target);
+  return { ...loaded, quantized };
+}
+
+function loadFull(dir: string, device: Device, options: LoadGPTOptions): LoadedGPT {
   const configFile = join(dir, 'config.json');
   const raw = readJsonFile(configFile);
+  if (Array.isArray(raw.architectures) && raw.architectures.some((x) => typeof x === 'string' && x.endsWith('ForSequenceClassification'))) {
+    throw new Error(`${configFile}: this checkpoint is a classifier (${String(raw.architectures[0])}), not a language model; use llmts classify`);
+  }
   const config = fromHFConfig(raw, configFile);
+  if (options.dropout !== undefined) config.dropout = options.dropout;
   const tokenizer = checkpointTokenizer(dir, config.vocabSize, raw);
   const model = new GPT(config, { device, init: false });
   try {
@@ -63,10 +84,29 @@ export function loadGPT(path: string, options: LoadGPTOptions = {}): LoadedGPT {
     model.dispose();
     throw e;
   }
-  model.eval();
-  if (!options.quantize) return { model, tokenizer, config: model.config, dir };
-  const quantized = model.quantize(options.quantize === 'int8' ? 8 : 4, target);
-  return { model, tokenizer, config: model.config, dir, quantized };
+  return { model, tokenizer, config: model.config, dir, ...chatTemplateOf(raw) };
+}
+
+/** The chat template a config.json records under "llmts". */
+function chatTemplateOf(raw: Record<string, unknown>): { chatTemplate?: ChatTemplate } {
+  const t = (raw.llmts as { chatTemplate?: unknown } | undefined)?.chatTemplate;
+  return t === 'alpaca' ? { chatTemplate: t } : {};
+}
+
+/** A LoRA adapter directory: its base checkpoint with the adapters on (the adapter's own tokenizer files win). */
+function loadAdapted(dir: string, device: Device, options: LoadGPTOptions): LoadedGPT {
+  const ac = readAdapterConfig(dir);
+  if (ac.taskType !== 'CAUSAL_LM') throw new Error(`${join(dir, 'adapter_config.json')}: task_type ${ac.taskType} is not a language model adapter (a classifier: use llmts classify)`);
+  const base = loadFull(resolveCheckpointDir(resolveModelDir(ac.base)), device, options);
+  try {
+    const report = loadAdapter(base.model, dir, ac);
+    const own = existsSync(join(dir, 'tokenizer.json')) ? checkpointTokenizer(dir, base.config.vocabSize, {}) : base.tokenizer;
+    const template = existsSync(join(dir, 'config.json')) ? chatTemplateOf(readJsonFile(join(dir, 'config.json'))) : {};
+    return { model: base.model, tokenizer: own, config: base.config, dir, ...template, adapter: { base: base.dir, layers: report.layers, rank: ac.rank, alpha: ac.alpha } };
+  } catch (e) {
+    base.model.dispose();
+    throw e;
+  }
 }
 
 /** An llm.ts checkpoint from before the Hugging Face layout: our names and [out, in] weights. */

@@ -115,18 +115,41 @@ export class Block extends Module {
   }
 }
 
-class Transformer extends Module {
+/**
+ * The GPT body without a head (Hugging Face's GPT2Model): embeddings, blocks and the final norm.
+ * The language model puts lm_head on it; a classifier puts a score head on it.
+ */
+export class Transformer extends Module {
   wte: EmbeddingLayer;
   wpe: Embedding;
   h: ModuleList<Block>;
   ln_f: LayerNorm;
 
-  constructor(c: GPTConfig, f: FactoryOptions = {}) {
+  constructor(readonly config: GPTConfig, f: FactoryOptions = {}) {
     super();
+    const c = config;
     this.wte = new Embedding(c.vocabSize, c.nEmbd, f);
     this.wpe = new Embedding(c.blockSize, c.nEmbd, f);
     this.h = new ModuleList(Array.from({ length: c.nLayer }, () => new Block(c, f)));
     this.ln_f = new LayerNorm(c.nEmbd, { ...f, bias: c.bias, eps: c.layerNormEps });
+  }
+
+  /**
+   * idx (B, T) int32 -> normalised hidden states (B, T, C). With a cache, idx holds only the new
+   * positions and the cache grows by T.
+   */
+  forward(idx: Tensor, cache?: KVCache): Tensor {
+    const [, T] = idx.shape as [number, number];
+    const past = cache?.length ?? 0;
+    if (past + T > this.config.blockSize) {
+      throw new Error(`GPT.forward: ${past + T} positions exceed blockSize ${this.config.blockSize} (crop the context)`);
+    }
+    const pos = arange(past, past + T, 1, { device: idx.device });
+    let x = this.wte.forward(idx).add(this.wpe.forward(pos)); // (B, T, C)
+    x = dropout(x, this.config.dropout, this.training);
+    this.h.items.forEach((block, i) => { x = block.forward(x, cache?.layers[i], past); });
+    if (cache) cache.length = past + T;
+    return this.ln_f.forward(x);
   }
 }
 
@@ -203,16 +226,7 @@ export class GPT extends Module {
    */
   forward(idx: Tensor, targets?: Tensor | null, options: { cache?: KVCache; allLogits?: boolean; ignoreIndex?: number } = {}): ForwardOutput {
     const [B, T] = idx.shape as [number, number];
-    const past = options.cache?.length ?? 0;
-    if (past + T > this.config.blockSize) {
-      throw new Error(`GPT.forward: ${past + T} positions exceed blockSize ${this.config.blockSize} (crop the context)`);
-    }
-    const pos = arange(past, past + T, 1, { device: idx.device });
-    let x = this.transformer.wte.forward(idx).add(this.transformer.wpe.forward(pos)); // (B, T, C)
-    x = dropout(x, this.config.dropout, this.training);
-    this.transformer.h.items.forEach((block, i) => { x = block.forward(x, options.cache?.layers[i], past); });
-    if (options.cache) options.cache.length = past + T;
-    x = this.transformer.ln_f.forward(x);
+    const x = this.transformer.forward(idx, options.cache); // (B, T, C)
     if (targets) {
       const logits = this.lm_head.forward(x); // (B, T, V)
       const V = this.config.vocabSize;

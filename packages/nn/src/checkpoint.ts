@@ -17,7 +17,9 @@ import type { Optimizer, OptimizerState } from './optim/optimizer.ts';
 export interface CheckpointContents {
   model: Module;
   /** The model's configuration, written as config.json (needed to rebuild the model). */
-  config: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  /** The name of the weights file (default model.safetensors; adapter_model.safetensors for a LoRA adapter). */
+  weightsFile?: string;
   optimizer?: Optimizer<{ lr: number }>;
   /** Trainer state for resuming (iteration, best loss, RNG state, data position…), as state.json. */
   state?: Record<string, unknown>;
@@ -82,8 +84,9 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   try {
     const { tensors, ties } = c.tensors ? { tensors: c.tensors, ties: {} } : dedupe(c.model.stateDict());
     const metadata = { format: 'pt', ...(c.metadata ?? {}), ...(Object.keys(ties).length ? { 'llmts.ties': JSON.stringify(ties) } : {}) };
-    writeFileAtomic(join(tmp, 'model.safetensors'), await encodeSafetensors(tensors, metadata));
-    writeFileAtomic(join(tmp, 'config.json'), `${JSON.stringify(c.config, null, 2)}\n`);
+    const weightsFile = c.weightsFile ?? 'model.safetensors';
+    writeFileAtomic(join(tmp, weightsFile), await encodeSafetensors(tensors, metadata));
+    if (c.config !== undefined) writeFileAtomic(join(tmp, 'config.json'), `${JSON.stringify(c.config, null, 2)}\n`);
     const state: Record<string, unknown> = { ...(c.state ?? {}) };
     if (c.optimizer) {
       const o = c.optimizer.stateDict();
@@ -92,7 +95,7 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
     }
     if (c.state !== undefined || c.optimizer !== undefined) writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
     for (const [name, content] of Object.entries(c.files ?? {})) {
-      if (name.includes('/') || ['model.safetensors', 'config.json', 'optimizer.safetensors', 'state.json'].includes(name)) throw new Error(`saveCheckpoint: cannot add a file named '${name}'`);
+      if (name.includes('/') || [weightsFile, 'config.json', 'optimizer.safetensors', 'state.json'].includes(name)) throw new Error(`saveCheckpoint: cannot add a file named '${name}'`);
       writeFileAtomic(join(tmp, name), content);
     }
   } catch (e) {
@@ -117,16 +120,19 @@ export interface LoadedCheckpoint {
   state: Record<string, unknown>;
 }
 
+/** The files that make a directory a checkpoint: full weights, sharded weights, or a LoRA adapter. */
+const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'adapter_model.safetensors'];
+
 /** The directory holding a complete checkpoint for `dir` (recovering `<dir>.previous` after a crash mid-save). */
 export function resolveCheckpointDir(dir: string): string {
   const target = resolve(dir);
-  const weights = (d: string) => existsSync(join(d, 'model.safetensors')) || existsSync(join(d, 'model.safetensors.index.json'));
+  const weights = (d: string) => WEIGHT_FILES.some((f) => existsSync(join(d, f)));
   if (weights(target)) return target;
   const previous = `${target}.previous`;
   if (!existsSync(target) && weights(previous)) return previous;
   if (!existsSync(target)) throw new Error(`checkpoint ${dir}: no such directory`);
   if (!statSync(target).isDirectory()) throw new Error(`checkpoint ${dir}: not a directory`);
-  throw new Error(`checkpoint ${dir}: no model.safetensors inside (is it a checkpoint directory?)`);
+  throw new Error(`checkpoint ${dir}: no model.safetensors (or adapter_model.safetensors) inside (is it a checkpoint directory?)`);
 }
 
 /**

@@ -7,6 +7,9 @@ export { Linear, Embedding, LayerNorm, Dropout, ReLU, GELU, Tanh, Sigmoid, Softm
 export type { Layer, FactoryOptions } from './layers.ts';
 export { QuantizedLinear, QuantizedEmbedding, quantizeModel } from './quantize.ts';
 export type { LinearLayer, EmbeddingLayer, QuantizeReport } from './quantize.ts';
+export { LoRALinear, applyLoRA, mergeLoRA, hasLoRA, loraStateDict } from './lora.ts';
+export type { LoRAOptions, LoRAReport } from './lora.ts';
+export { replaceModules } from './replace.ts';
 export * as init from './init.ts';
 export * as functional from './functional.ts';
 export { Optimizer } from './optim/optimizer.ts';

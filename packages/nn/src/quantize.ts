@@ -6,6 +6,8 @@
 import { quantizeWeight, quantizedEmbedding, quantizedMatmul, type Device, type QuantBits, type QuantizedWeight, type Tensor } from '@llmts/tensor';
 import { Module, type Parameter } from './module.ts';
 import { Embedding, Linear } from './layers.ts';
+import { replaceModules } from './replace.ts';
+import type { LoRALinear } from './lora.ts';
 
 /** A Linear layer whose weight is quantized (inference only). */
 export class QuantizedLinear extends Module {
@@ -44,8 +46,8 @@ export class QuantizedEmbedding extends Module {
   }
 }
 
-/** A Linear or its quantized form. */
-export type LinearLayer = Linear | QuantizedLinear;
+/** A Linear, its quantized form, or a Linear with a LoRA adapter. */
+export type LinearLayer = Linear | QuantizedLinear | LoRALinear;
 /** An Embedding or its quantized form. */
 export type EmbeddingLayer = Embedding | QuantizedEmbedding;
 
@@ -79,27 +81,16 @@ export function quantizeModel(model: Module, bits: QuantBits, options: { keep?: 
     }
     return q;
   };
-  const replacement = (m: Module): Module | null => {
-    if (m instanceof Linear) return new QuantizedLinear(quantized(m.weight), m.bias === null ? null : m.bias);
-    if (m instanceof Embedding) return new QuantizedEmbedding(quantized(m.weight));
-    return null;
-  };
-  for (const [prefix, parent] of [...model.namedModules()]) {
-    const props = parent as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(parent)) {
-      const replace = (child: unknown, name: string, set: (m: Module) => void) => {
-        if (!(child instanceof Module) || !keep(name)) return;
-        const r = replacement(child);
-        if (r === null) return;
-        replaced.add((child as Linear | Embedding).weight);
-        set(r);
-        report.layers++;
-      };
-      const name = prefix ? `${prefix}.${key}` : key;
-      if (Array.isArray(value)) value.forEach((v, i) => replace(v, `${prefix ? `${prefix}.` : ''}${i}`, (r) => { value[i] = r; }));
-      else replace(value, name, (r) => { props[key] = r; });
-    }
-  }
+  replaceModules(model, (name, m) => {
+    if (!keep(name)) return null;
+    let r: Module;
+    if (m instanceof Linear) r = new QuantizedLinear(quantized(m.weight), m.bias === null ? null : m.bias);
+    else if (m instanceof Embedding) r = new QuantizedEmbedding(quantized(m.weight));
+    else return null;
+    replaced.add(m.weight);
+    report.layers++;
+    return r;
+  });
   for (const w of replaced) w.dispose();
   return report;
 }

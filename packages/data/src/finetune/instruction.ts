@@ -90,6 +90,11 @@ export interface CollateOptions {
   allowedMaxLength?: number;
   /** Token counts of each example's prompt: those target positions are masked too. */
   promptLengths?: readonly number[];
+  /**
+   * Mask every padding target, the first one too. By default the first stays as a target: with
+   * `<|endoftext|>` as the padding token, the model learns to end its answer there.
+   */
+  maskAllPadding?: boolean;
   device?: Device;
 }
 
@@ -99,7 +104,7 @@ export interface CollateOptions {
  * @example const { inputs, targets } = collateInstructions(batch, { allowedMaxLength: 1024 });
  */
 export function collateInstructions(batch: readonly (readonly number[])[], options: CollateOptions = {}): { inputs: Tensor; targets: Tensor } {
-  const { padTokenId = 50256, ignoreIndex = -100, allowedMaxLength, promptLengths, device } = options;
+  const { padTokenId = 50256, ignoreIndex = -100, allowedMaxLength, promptLengths, device, maskAllPadding = false } = options;
   if (batch.length === 0) throw new Error('collateInstructions: empty batch');
   const longest = Math.max(...batch.map((b) => b.length + 1));
   const width = Math.min(longest - 1, allowedMaxLength ?? Infinity);
@@ -107,7 +112,7 @@ export function collateInstructions(batch: readonly (readonly number[])[], optio
   const targets = new Int32Array(batch.length * width);
   batch.forEach((item, r) => {
     const padded = [...item, ...new Array(longest - item.length).fill(padTokenId)];
-    let firstPad = true;
+    let firstPad = !maskAllPadding;
     for (let i = 0; i < width; i++) {
       inputs[r * width + i] = padded[i]!;
       let t = padded[i + 1]!;

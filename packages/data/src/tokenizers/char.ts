@@ -1,4 +1,4 @@
-import type { Tokenizer, TokenizerJSON } from './tokenizer.ts';
+import type { EncodeOptions, Tokenizer, TokenizerJSON } from './tokenizer.ts';
 
 /**
  * Character-level tokenizer: the vocabulary is the sorted set of characters (code points) of a
@@ -26,13 +26,20 @@ export class CharTokenizer implements Tokenizer {
     return this.chars.length;
   }
 
-  /** Ids of the characters of `text`; a character outside the vocabulary is an error naming it and its position. */
-  encode(text: string): number[] {
+  /**
+   * Ids of the characters of `text`; a character outside the vocabulary is an error naming it and
+   * its position, or left out with `{ unknown: 'skip' }`.
+   */
+  encode(text: string, options: EncodeOptions = {}): number[] {
     const out: number[] = [];
     let pos = 0;
     for (const c of text) {
       const id = this.stoi.get(c);
       if (id === undefined) {
+        if (options.unknown === 'skip') {
+          pos++;
+          continue;
+        }
         throw new Error(`CharTokenizer: character ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at position ${pos} is not in the vocabulary of ${this.chars.length} characters`);
       }
       out.push(id);
@@ -67,4 +74,30 @@ export function sortCodePoints(items: Iterable<string>): string[] {
     const x = a.codePointAt(0)!, y = b.codePointAt(0)!;
     return x - y || (a < b ? -1 : a > b ? 1 : 0);
   });
+}
+
+/**
+ * Characters of `texts` that `tokenizer` cannot encode, with how often each occurs (empty for
+ * byte-level tokenizers, which encode everything).
+ * @example unknownCharacters(charTok, ['café']) // Map { 'é' => 1 }
+ */
+export function unknownCharacters(tokenizer: Tokenizer, texts: Iterable<string>): Map<string, number> {
+  const verdict = new Map<string, boolean>();
+  const out = new Map<string, number>();
+  for (const text of texts) {
+    for (const c of text) {
+      let known = verdict.get(c);
+      if (known === undefined) {
+        try {
+          tokenizer.encode(c, { specialAsText: true });
+          known = true;
+        } catch {
+          known = false;
+        }
+        verdict.set(c, known);
+      }
+      if (!known) out.set(c, (out.get(c) ?? 0) + 1);
+    }
+  }
+  return out;
 }

@@ -10,6 +10,11 @@ export interface EncodeOptions {
   allowedSpecial?: 'all' | readonly string[];
   /** Encode special-token text as ordinary text instead of failing. */
   specialAsText?: boolean;
+  /**
+   * What a character-level tokenizer does with a character outside its vocabulary: 'error' (the
+   * default) or 'skip' it. Byte-level tokenizers encode every text and ignore this.
+   */
+  unknown?: 'error' | 'skip';
 }
 
 export interface Tokenizer {

@@ -23,6 +23,8 @@ export interface CommandSpec {
   usage: string;
   flags: FlagSpec[];
   run(args: ParsedArgs): Promise<number>;
+  /** Commands under this one (`llmts finetune classify`); the first argument picks one. */
+  subcommands?: CommandSpec[];
 }
 
 export type ParsedArgs = Record<string, string | number | boolean | undefined>;

@@ -12,8 +12,12 @@ import { scoreCommand } from './commands/score.ts';
 import { chatCommand } from './commands/chat.ts';
 import { exportCommand } from './commands/export.ts';
 import { serveCommand } from './commands/serve.ts';
+import { finetuneCommand } from './commands/finetune.ts';
+import { classifyCommand } from './commands/classify.ts';
+import { evalCommand } from './commands/eval.ts';
+import { tuneCommand } from './commands/tune.ts';
 
-export const commands: CommandSpec[] = [prepareCommand, trainCommand, sampleCommand, scoreCommand, chatCommand, serveCommand, exportCommand, tokenizeCommand, detokenizeCommand];
+export const commands: CommandSpec[] = [prepareCommand, tuneCommand, trainCommand, finetuneCommand, sampleCommand, scoreCommand, chatCommand, classifyCommand, evalCommand, serveCommand, exportCommand, tokenizeCommand, detokenizeCommand];
 
 function overview(): string {
   const w = Math.max(...commands.map((c) => c.name.length)) + 2;
@@ -38,10 +42,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`llmts ${version()}\n`);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
+  let cmd = commands.find((c) => c.name === name);
   if (cmd === undefined) {
     process.stderr.write(`llmts: unknown command '${name}' (valid: ${commands.map((c) => c.name).join(', ')})\n`);
     return 2;
+  }
+  if (cmd.subcommands) {
+    const [subName, ...subRest] = rest;
+    const subs = cmd.subcommands;
+    if (subName === undefined || subName === '--help' || subName === '-h') {
+      const w = Math.max(...subs.map((c) => c.name.length)) + 2;
+      process.stdout.write(`llmts ${cmd.name}: ${cmd.summary}\n\nusage: ${cmd.usage}\n\ncommands:\n${subs.map((c) => `  ${c.name.padEnd(w)}${c.summary}`).join('\n')}\n`);
+      return subName === undefined ? 2 : 0;
+    }
+    const sub = subs.find((c) => c.name === subName);
+    if (sub === undefined) {
+      process.stderr.write(`llmts ${cmd.name}: unknown command '${subName}' (valid: ${subs.map((c) => c.name).join(', ')})\n`);
+      return 2;
+    }
+    cmd = { ...sub, name: `${cmd.name} ${sub.name}` };
+    rest.splice(0, rest.length, ...subRest);
   }
   try {
     const args = parseArgs(cmd, rest);

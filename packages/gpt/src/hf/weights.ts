@@ -10,15 +10,21 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SafetensorsReader, tidy, zeros, type Tensor } from '@llmts/tensor';
 import { fromArray } from '@llmts/tensor/internal';
-import { readJsonFile } from '@llmts/nn';
-import type { GPT } from '../model.ts';
+import { readJsonFile, type Module } from '@llmts/nn';
+import type { GPTConfig } from '../config.ts';
+
+/**
+ * A model stored in GPT-2's layout: the language model (transformer + lm_head) or a sequence
+ * classifier (transformer + score), both with the GPT's config.
+ */
+export type HFLayoutModel = Module & { readonly config: GPTConfig };
 
 const CONV1D = /\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
 /** Buffers older transformers versions saved (the causal mask), not weights. */
 const BUFFERS = /\.attn\.(bias|masked_bias)$/;
 
 /** Bias names of one block and the final norm, with their sizes in units of nEmbd. */
-function biasShapes(model: GPT): Record<string, number[]> {
+function biasShapes(model: HFLayoutModel): Record<string, number[]> {
   const C = model.config.nEmbd;
   const out: Record<string, number[]> = { 'transformer.ln_f.bias': [C] };
   for (let i = 0; i < model.config.nLayer; i++) {
@@ -32,17 +38,21 @@ function biasShapes(model: GPT): Record<string, number[]> {
  * The tensors of `model` as Hugging Face GPT-2 names and layouts (transposed views of the
  * projections; zero biases when the model has none). `dispose` frees what was made for it.
  */
-export function hfTensors(model: GPT): { tensors: Record<string, Tensor>; dispose: () => void } {
+export function hfTensors(model: HFLayoutModel): { tensors: Record<string, Tensor>; dispose: () => void } {
   const tensors: Record<string, Tensor> = {};
   const made: Tensor[] = [];
-  for (const [name, p] of model.namedParameters()) {
+  const params = model.namedParameters();
+  const adapters = params.filter(([name]) => /(^|\.)lora_[AB]$/.test(name)).map(([name]) => name);
+  if (adapters.length > 0) throw new Error(`hfTensors: the model has LoRA adapters (${adapters[0]}, …): merge them into the weights first (mergeLoRA, llmts export --merge-lora) or save them as an adapter`);
+  const device = params[0]![1].device;
+  for (const [name, p] of params) {
     const t = CONV1D.test(name) ? p.transpose(0, 1) : p;
     if (t !== p) made.push(t);
     tensors[name] = t;
   }
   if (!model.config.bias) {
     for (const [name, shape] of Object.entries(biasShapes(model))) {
-      const z = zeros(shape, { device: model.transformer.wte.weight.device });
+      const z = zeros(shape, { device });
       made.push(z);
       tensors[name] = z;
     }
@@ -66,7 +76,7 @@ function weightFiles(dir: string): Map<string, string> {
 
 /** Our name for a Hugging Face tensor name (older files drop the "transformer." prefix). */
 function ourName(name: string): string {
-  return name.startsWith('transformer.') || name.startsWith('lm_head.') ? name : `transformer.${name}`;
+  return /^(transformer|lm_head|score)\./.test(name) ? name : `transformer.${name}`;
 }
 
 /**
@@ -75,7 +85,7 @@ function ourName(name: string): string {
  * error naming the file and the tensor. `cropPositions` lets a model with a shorter context take
  * the first rows of a longer position embedding.
  */
-export function loadHFWeights(model: GPT, dir: string, options: { cropPositions?: boolean } = {}): void {
+export function loadHFWeights(model: HFLayoutModel, dir: string, options: { cropPositions?: boolean } = {}): void {
   const shards = weightFiles(dir);
   const files = shards.size > 0 ? [...new Set(shards.values())] : [join(dir, 'model.safetensors')];
   const readers = new Map<string, SafetensorsReader>();

@@ -17,17 +17,18 @@ const REPLACED = [...RUN_FILES, 'loss.svg', 'loss.png'];
  * Take `outDir` for a run: create it, check it holds no run (unless resuming or replacing), take
  * the lock and tidy stale temporaries. Returns the function that releases the lock.
  */
-export function claimOutDir(outDir: string, o: { resume: boolean; force: boolean }): () => void {
+export function claimOutDir(outDir: string, o: { resume: boolean; force: boolean; command?: string; outputs?: readonly string[] }): () => void {
+  const cmd = o.command ?? 'train';
   mkdirSync(outDir, { recursive: true });
   const lock = join(outDir, '.lock');
   let fd: number;
   try {
     fd = openSync(lock, 'wx');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`train: cannot lock --out ${outDir} (${(e as Error).message})`);
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${cmd}: cannot lock --out ${outDir} (${(e as Error).message})`);
     const holder = Number(readFileSync(lock, 'utf8').trim());
     if (processAlive(holder) && holder !== process.pid) {
-      throw new Error(`train: --out ${outDir} is in use by another trainer (pid ${holder}); wait for it to finish, or use another --out`);
+      throw new Error(`${cmd}: --out ${outDir} is in use by another trainer (pid ${holder}); wait for it to finish, or use another --out`);
     }
     rmSync(lock, { force: true }); // left by a trainer that was killed
     fd = openSync(lock, 'wx');
@@ -38,8 +39,8 @@ export function claimOutDir(outDir: string, o: { resume: boolean; force: boolean
   try {
     const existing = RUN_FILES.filter((f) => existsSync(join(outDir, f)));
     if (existing.length > 0 && !o.resume) {
-      if (!o.force) throw new Error(`train: --out ${outDir} already holds a run (${existing.join(', ')}); pass --resume to continue it or --force to replace it`);
-      for (const f of REPLACED) rmSync(join(outDir, f), { recursive: true, force: true });
+      if (!o.force) throw new Error(`${cmd}: --out ${outDir} already holds a run (${existing.join(', ')}); ${cmd === 'train' ? 'pass --resume to continue it or --force to replace it' : 'pass --force to replace it'}`);
+      for (const f of [...REPLACED, ...(o.outputs ?? [])]) rmSync(join(outDir, f), { recursive: true, force: true });
     }
     removeStaleTemps(outDir);
   } catch (e) {

@@ -77,7 +77,8 @@ function put(into: SettingsOverrides, s: Setting, value: number | boolean): void
 /**
  * Read a `--config` JSON file: an object of settings by flag name, camelCase key or nanoGPT's
  * snake_case name (`{"n_layer": 4, "learning_rate": 1e-3}`), optionally nested under "model" and
- * "train". Unknown keys and bad values are errors naming the file and the key.
+ * "train". Keys starting with "_" are notes and skipped. Unknown keys and bad values are errors
+ * naming the file and the key.
  */
 export function readConfigFile(path: string): SettingsOverrides {
   let raw: unknown;
@@ -90,6 +91,7 @@ export function readConfigFile(path: string): SettingsOverrides {
   const out: SettingsOverrides = { model: {}, train: {} };
   const visit = (obj: Record<string, unknown>, prefix: string) => {
     for (const [k, v] of Object.entries(obj)) {
+      if (k.startsWith('_')) continue; // notes, such as what llmts tune measured
       if ((k === 'model' || k === 'train') && prefix === '' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
         visit(v as Record<string, unknown>, `${k}.`);
         continue;

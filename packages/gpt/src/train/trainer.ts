@@ -10,15 +10,17 @@ import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
-import { AdamW, clipGradNorm, loadCheckpoint, readJsonFile, resolveCheckpointDir, saveCheckpoint, warmupCosine } from '@llmts/nn';
+import { AdamW, clipGradNorm, loadCheckpoint, readJsonFile, resolveCheckpointDir, warmupCosine } from '@llmts/nn';
 import { TokenDataset, toHuggingFace, type Tokenizer } from '@llmts/data';
 import { ProgressLine, formatCount, formatDuration } from '@llmts/data/internal';
 import { GPT } from '../model.ts';
 import { checkpointTokenizer, resolveModelDir, vocabularyCovers } from '../checkpoint.ts';
 import { makeConfig, type GPTConfig } from '../config.ts';
-import { fromHFConfig, isLegacyConfig, toHFConfig } from '../hf/config.ts';
-import { hfTensors, loadHFWeights } from '../hf/weights.ts';
-import { huggingFaceFiles } from '../hf/export.ts';
+import { fromHFConfig, isLegacyConfig } from '../hf/config.ts';
+import { loadHFWeights } from '../hf/weights.ts';
+import { saveGPT } from '../hf/export.ts';
+import { addLoRA, isAdapterDir, loadAdapter, readAdapterConfig, type LoRASettings } from '../finetune/lora.ts';
+import { trainableSummary } from '../finetune/common.ts';
 import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotPng, plotSvg, type Series } from './plot.ts';
@@ -43,6 +45,11 @@ export interface TrainOptions {
    * nanoGPT's init_from: its architecture is kept; dropout and a shorter block size may change.
    */
   initFrom?: string;
+  /**
+   * Train LoRA adapters on the `initFrom` model instead of its weights: the base stays frozen and
+   * best/ and last/ hold only the adapters (a PEFT adapter directory pointing at the base).
+   */
+  lora?: LoRASettings;
   /** Draw the progress line on stderr (default true). */
   progress?: boolean;
   /** Called with every log entry (also written to outDir/log.jsonl). */
@@ -157,6 +164,25 @@ function initialConfig(dir: string, preset: Preset, o: TrainOptions, ds: TokenDa
   return { ...base, dropout: dropout ?? preset.model.dropout ?? base.dropout, blockSize: blockSize ?? base.blockSize };
 }
 
+/** A LoRA run: its settings and the base checkpoint the adapters belong to. */
+interface LoraRun {
+  settings: LoRASettings;
+  base: string;
+}
+
+/** Put a saved LoRA run back together: the base's weights, then the adapters from `dir`. */
+function resumeAdapters(model: GPT, dir: string, saved: Record<string, unknown>, asked: LoRASettings | undefined): LoraRun {
+  const ac = readAdapterConfig(dir);
+  const base = resolveCheckpointDir(resolveModelDir(ac.base));
+  loadHFWeights(model, base, { cropPositions: true });
+  loadAdapter(model, dir, ac);
+  const settings = (saved.lora as LoRASettings | undefined) ?? { rank: ac.rank, alpha: ac.alpha, dropout: ac.dropout, targets: ['attn', 'mlp'] };
+  if (asked && (asked.rank !== settings.rank || asked.alpha !== settings.alpha || asked.dropout !== settings.dropout || asked.targets.join() !== settings.targets.join())) {
+    throw new Error(`train --resume: the run's LoRA is rank ${settings.rank}, alpha ${settings.alpha}, dropout ${settings.dropout} on ${settings.targets.join(',')}; a resumed run keeps it`);
+  }
+  return { settings, base };
+}
+
 /** Stop a run whose loss stopped being a number: nothing more is saved, best/ keeps the last good model. */
 function diverged(iter: number, what: string): never {
   throw new Error(`train: diverged at iteration ${iter}: ${what}; nothing was saved past the last finite evaluation (try a lower --learning-rate, a --warmup-iters, or --grad-clip)`);
@@ -208,6 +234,7 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
     } else {
       if (o.initFrom !== undefined) {
         initFrom = resolveCheckpointDir(resolveModelDir(o.initFrom));
+        if (isAdapterDir(initFrom)) throw new Error(`train --init-from: ${initFrom} is a LoRA adapter; merge it into its base first (llmts export --merge-lora --checkpoint ${initFrom} --out DIR)`);
         modelConfig = initialConfig(initFrom, preset, o, ds);
       }
       manualSeed(tc.seed);
@@ -215,31 +242,45 @@ async function runTraining(o: TrainOptions, preset: Preset, device: Device, ds: 
     }
     if (!vocabularyCovers(modelConfig.vocabSize!, ds.vocabSize)) throw new Error(`train: the checkpoint's vocabulary (${modelConfig.vocabSize}) differs from the corpus' (${ds.vocabSize})`);
     checkMemory(makeConfig(modelConfig), tc.batchSize, device);
+    if (o.lora && !o.resume && initFrom === null) throw new Error('train: LoRA adapts a pretrained model; give the model to adapt with --init-from CHECKPOINT');
     const model = new GPT(modelConfig, { device, init: resumeFrom === null && initFrom === null });
-    const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
+    let optimizer: AdamW | null = null;
+    let lora: LoraRun | null = null;
     try {
       if (resumeFrom) {
-        if (isLegacyConfig(resumeFrom.config)) {
-          const old = loadCheckpoint(resumeFrom.dir, { device, optimizer: false });
-          try {
-            model.loadStateDict(old.modelState);
-          } finally {
-            for (const t of Object.values(old.modelState)) t.dispose();
-          }
-        } else loadHFWeights(model, resumeFrom.dir);
-        optimizer.loadStateDict(resumeFrom.optimizerState!);
-        setRngState(state.rng);
+        if (isAdapterDir(resumeFrom.dir)) lora = resumeAdapters(model, resumeFrom.dir, resumeFrom.state, o.lora);
+        else {
+          if (o.lora) throw new Error(`train --resume: the run in ${o.outDir} trains all weights; it cannot continue with LoRA (start a LoRA run with --init-from ${join(o.outDir, 'best')})`);
+          if (isLegacyConfig(resumeFrom.config)) {
+            const old = loadCheckpoint(resumeFrom.dir, { device, optimizer: false });
+            try {
+              model.loadStateDict(old.modelState);
+            } finally {
+              for (const t of Object.values(old.modelState)) t.dispose();
+            }
+          } else loadHFWeights(model, resumeFrom.dir);
+        }
       } else if (initFrom !== null) {
         const raw = readJsonFile(join(initFrom, 'config.json'));
         if (isLegacyConfig(raw)) throw new Error(`train --init-from: ${initFrom} is an old llm.ts checkpoint; load and re-save it (llmts export) first`);
         loadHFWeights(model, initFrom, { cropPositions: true });
+        if (o.lora) {
+          addLoRA(model, o.lora);
+          lora = { settings: o.lora, base: initFrom };
+        }
       }
-      return await trainLoop({ o, preset, device, ds, tc, state, model, optimizer, corpus });
+      if (lora && o.progress !== false) process.stderr.write(`train: LoRA rank ${lora.settings.rank} (alpha ${lora.settings.alpha}) on ${lora.settings.targets.join(', ')}: ${trainableSummary(model).text}\n`);
+      optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
+      if (resumeFrom) {
+        optimizer.loadStateDict(resumeFrom.optimizerState!);
+        setRngState(state.rng);
+      }
+      return await trainLoop({ o, preset, device, ds, tc, state, model, optimizer, corpus, lora });
     } catch (e) {
       model.dispose();
       throw e;
     } finally {
-      optimizer.dispose();
+      optimizer?.dispose();
     }
   } finally {
     // the checkpoint's tensors were copied into the model and optimizer (or refused)
@@ -258,9 +299,10 @@ interface LoopContext {
   model: GPT;
   optimizer: AdamW;
   corpus: CorpusFingerprint;
+  lora: LoraRun | null;
 }
 
-async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, corpus }: LoopContext): Promise<TrainResult> {
+async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, corpus, lora }: LoopContext): Promise<TrainResult> {
   const lastDir = join(o.outDir, 'last');
   const bestDir = join(o.outDir, 'best');
   const lrAt = tc.decayLr
@@ -276,25 +318,15 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
     appendFileSync(logPath, `${JSON.stringify(e)}\n`);
     o.onLog?.(e);
   };
-  // the corpus' tokenizer, as Hugging Face tokenizer files
-  const tokenizerFiles = huggingFaceFiles(ds.tokenizer, model.config.blockSize);
-  const eos = ds.tokenizer.specialId('<|endoftext|>');
   const save = async (dir: string) => {
     const trainedSeconds = state.trainedSeconds + (Date.now() - runStart) / 1000;
-    const weights = hfTensors(model);
-    try {
-      await saveCheckpoint(dir, {
-        model,
-        optimizer,
-        config: toHFConfig(model.config, { preset: preset.name }, eos !== undefined ? { eos } : {}),
-        tensors: weights.tensors,
-        state: { ...state, trainedSeconds, rng: getRngState(), train: tc, dataDir: o.dataDir, corpus } as unknown as Record<string, unknown>,
-        files: tokenizerFiles,
-        metadata: { format: 'pt', preset: preset.name },
-      });
-    } finally {
-      weights.dispose();
-    }
+    await saveGPT(model, ds.tokenizer, dir, {
+      extras: { preset: preset.name },
+      optimizer,
+      state: { ...state, trainedSeconds, rng: getRngState(), train: tc, dataDir: o.dataDir, corpus, ...(lora ? { lora: lora.settings } : {}) } as unknown as Record<string, unknown>,
+      metadata: { preset: preset.name },
+      ...(lora ? { lora } : {}),
+    });
   };
   const bar = o.progress === false ? null : new ProgressLine('train', 10_000);
   const tokensPerIter = tc.batchSize * tc.gradAccumSteps * model.config.blockSize;

@@ -7,7 +7,6 @@ import { isFloat } from '../dtype.ts';
 import { fmt, normalizeDim } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { where } from './binary.ts';
-import { rand } from './create.ts';
 import { noGrad } from '../autograd/mode.ts';
 
 /**

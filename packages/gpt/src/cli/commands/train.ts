@@ -5,6 +5,7 @@ import { commonFlags, type CommandSpec, type FlagSpec } from '../args.ts';
 import { presets } from '../../presets.ts';
 import { train } from '../../train/trainer.ts';
 import { SETTINGS, readConfigFile, settingsFromFlags } from '../../train/settings.ts';
+import { loraFlags, loraFromFlags } from '../lora.ts';
 
 /** One flag per model or optimizer setting, from the settings table. */
 const settingFlags: FlagSpec[] = SETTINGS.map((s) => ({
@@ -18,7 +19,7 @@ const settingFlags: FlagSpec[] = SETTINGS.map((s) => ({
 export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'train a GPT on a prepared corpus, with checkpoints, logs and a loss plot',
-  usage: 'llmts train --preset NAME --data DIR --out DIR [--config FILE.json] [--init-from CHECKPOINT] [--n-layer N --n-embd N … any setting] [--device gpu|cpu] [--resume | --force]',
+  usage: 'llmts train --preset NAME --data DIR --out DIR [--config FILE.json] [--init-from CHECKPOINT [--lora-rank R]] [--n-layer N --n-embd N … any setting] [--device gpu|cpu] [--resume | --force]',
   flags: [
     { name: 'preset', type: 'string', help: 'model and training setup to start from', choices: Object.keys(presets), required: true },
     { name: 'data', type: 'string', help: 'a directory made by llmts prepare', required: true },
@@ -27,6 +28,7 @@ export const trainCommand: CommandSpec = {
     { name: 'init-from', type: 'string', help: 'start from this checkpoint\'s weights (one made here, or a Hugging Face GPT-2 directory); its architecture is kept' },
     commonFlags.device,
     ...settingFlags,
+    ...loraFlags,
     { name: 'resume', type: 'boolean', help: 'continue the run saved in --out/last' },
     { name: 'force', type: 'boolean', help: 'start a new run in an --out that already holds one, replacing it' },
   ],
@@ -37,6 +39,8 @@ export const trainCommand: CommandSpec = {
     if (a.resume === true && a['init-from'] !== undefined) throw new Error('train: --resume continues the run in --out from its own weights; --init-from starts a new one');
     const fromFile = a.config !== undefined ? readConfigFile(String(a.config)) : undefined;
     const settings = settingsFromFlags(a, fromFile);
+    const lora = loraFromFlags(a, 'train');
+    if (lora && a['init-from'] === undefined && a.resume !== true) throw new Error('train: --lora-rank adapts a pretrained model; give it with --init-from CHECKPOINT');
     const result = await train({
       preset: String(a.preset),
       dataDir: data,
@@ -45,6 +49,7 @@ export const trainCommand: CommandSpec = {
       resume: a.resume === true,
       force: a.force === true,
       ...(a['init-from'] !== undefined ? { initFrom: String(a['init-from']) } : {}),
+      ...(lora ? { lora } : {}),
       train: settings.train,
       model: settings.model,
     });
