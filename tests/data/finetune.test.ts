@@ -73,3 +73,56 @@ describe('classification data (SMS spam)', () => {
     expect(short.encoded.every((e) => e.length === 16)).toBe(true);
   });
 });
+
+describe('fine-tuning data details', () => {
+  it('masks every padding target with maskAllPadding (a tokenizer without an end-of-text token), and prompts after cropping', async () => {
+    const { targets } = collateInstructions([[0, 1, 2, 3, 4], [5, 6]], { padTokenId: 0, maskAllPadding: true });
+    expect(await targets.toArray()).toEqual([[1, 2, 3, 4, -100], [6, -100, -100, -100, -100]]);
+    // a prompt of 4 tokens cropped to 3 positions: every target is prompt, none is learned
+    const both = collateInstructions([[10, 11, 12, 13, 14, 15]], { allowedMaxLength: 3, promptLengths: [4] });
+    expect(await both.inputs.toArray()).toEqual([[10, 11, 12]]);
+    expect(await both.targets.toArray()).toEqual([[-100, -100, -100]]);
+    // a real token equal to the padding id inside an example is kept
+    const inner = collateInstructions([[7, 50256, 8], [9]]);
+    expect(await inner.targets.toArray()).toEqual([[50256, 8, 50256], [50256, -100, -100]]);
+  });
+
+  it('reads labeled texts from TSV, CSV (quoted fields, any column order) and JSON lines, with errors naming the line', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readLabeledTexts, numberLabels } = await import('@llmts/data');
+    const dir = mkdtempSync(join(tmpdir(), 'labeled-'));
+    const tsv = join(dir, 'a.tsv');
+    writeFileSync(tsv, 'label\ttext\nspam\tWIN now\r\nham\tsee you\tlater\n\n');
+    expect(readLabeledTexts(tsv)).toEqual([{ label: 'spam', text: 'WIN now' }, { label: 'ham', text: 'see you\tlater' }]);
+    const csv = join(dir, 'b.csv');
+    writeFileSync(csv, 'Text,Label\n"Hello, ""friend""\nsecond line",ham\nFree money,spam\n');
+    expect(readLabeledTexts(csv)).toEqual([{ text: 'Hello, "friend"\nsecond line', label: 'ham' }, { text: 'Free money', label: 'spam' }]);
+    const jsonl = join(dir, 'c.jsonl');
+    writeFileSync(jsonl, '{"text": "good film", "label": 1}\n{"text": "dull", "label": 0}\n');
+    const rows = readLabeledTexts(jsonl);
+    expect(numberLabels(rows)).toEqual({ examples: [{ text: 'good film', label: 1 }, { text: 'dull', label: 0 }], labels: ['0', '1'] });
+    expect(numberLabels(rows, ['1', '0']).examples.map((e) => e.label)).toEqual([0, 1]);
+    expect(() => numberLabels(rows, ['1', '2'])).toThrow(/label '0' is not one of 1, 2/);
+    writeFileSync(jsonl, '{"text": "ok", "label": "a"}\n{"txt": "no"}\n');
+    expect(() => readLabeledTexts(jsonl)).toThrow(/c\.jsonl:2: expected \{"text": string, "label"/);
+    writeFileSync(csv, 'words,class\nx,y\n');
+    expect(() => readLabeledTexts(csv)).toThrow(/b\.csv: the first line must name a 'text' and a 'label' column/);
+    writeFileSync(tsv, 'spam\tok\nno tab here\n');
+    expect(() => readLabeledTexts(tsv)).toThrow(/a\.tsv:2: expected '<label>\\t<text>'/);
+  });
+
+  it('pads a classification batch to its longest text and reports each real length', async () => {
+    const tok = gpt2Tokenizer();
+    const ds = new ClassificationDataset([{ text: 'a b c d e f', label: 0 }, { text: 'hi', label: 1 }, { text: 'one two', label: 0 }], tok, { padTokenId: 50256 });
+    expect(ds.lengths).toEqual([6, 1, 2]);
+    const [b1, b2] = [...ds.batches({ batchSize: 2, padding: 'longest' })];
+    expect(b1!.lengths).toEqual([6, 1]);
+    expect(b1!.inputs.shape).toEqual([2, 6]);
+    expect(b2!.inputs.shape).toEqual([1, 2]);
+    expect((await b1!.inputs.toArray() as number[][])[1]).toEqual([...tok.encode('hi'), 50256, 50256, 50256, 50256, 50256]);
+    const cut = new ClassificationDataset([{ text: 'a b c d e f', label: 0 }], tok, { maxLength: 3 });
+    expect(cut.lengths).toEqual([3]);
+  });
+});

@@ -13,6 +13,7 @@ import xz from 'xz-decompress';
 const { XzReadableStream } = xz;
 import { CharTokenizer } from '../tokenizers/char.ts';
 import { ByteLevelBPE } from '../tokenizers/bpe.ts';
+import { trainBpe } from '../tokenizers/train-bpe.ts';
 import { loadTokenizer, saveTokenizer } from '../tokenizers/load.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { Utf8Validator } from './utf8.ts';
@@ -31,8 +32,15 @@ export interface PrepareOptions {
   /** A .txt/.xz file or a folder searched recursively for them. */
   input: string;
   out: string;
-  /** 'char' (built from the corpus), 'gpt2', a tokenizer JSON path, or a tokenizer. */
+  /**
+   * 'char' (built from the corpus), 'bpe' (a byte-level BPE learned from the corpus, with
+   * `<|endoftext|>`), 'gpt2', a tokenizer JSON path, or a tokenizer.
+   */
   tokenizer: string | Tokenizer;
+  /** With 'bpe': the vocabulary size to learn (default 4096). */
+  vocabSize?: number;
+  /** With 'bpe': learn the merges from at most this many bytes of the corpus (default 64 MiB). */
+  bpeSampleBytes?: number;
   /** Share of tokens (from the end) held out for validation; default 0.1. */
   valFraction?: number;
   /** Put the end-of-text token between files when the tokenizer has one (default true). */
@@ -166,7 +174,23 @@ export async function prepareCorpus(o: PrepareOptions): Promise<CorpusMeta> {
       progress('scan', bytes, 0, f);
     }
     tokenizer = CharTokenizer.fromText([...chars].join(''));
-  } else tokenizer = loadTokenizer(o.tokenizer);
+  } else if (o.tokenizer === 'bpe') {
+    const limit = o.bpeSampleBytes ?? 64 * 2 ** 20;
+    const sample: string[] = [];
+    let bytes = 0;
+    for (const f of files) {
+      for await (const text of textOf(f, (n) => { bytes += n; })) {
+        sample.push(text);
+        progress('scan', bytes, 0, f);
+        if (bytes >= limit) break;
+      }
+      if (bytes >= limit) break;
+    }
+    tokenizer = trainBpe(sample, { vocabSize: o.vocabSize ?? 4096, specialTokens: ['<|endoftext|>'] });
+  } else {
+    if (o.vocabSize !== undefined) throw new Error(`prepare: --vocab-size is for --tokenizer bpe (the ${o.tokenizer} tokenizer has its own)`);
+    tokenizer = loadTokenizer(o.tokenizer);
+  }
 
   const wide = tokenizer.vocabSize > 65536;
   const eot = tokenizer.specialId('<|endoftext|>') ?? null;

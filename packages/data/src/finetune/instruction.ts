@@ -72,9 +72,11 @@ export class InstructionDataset {
   readonly encoded: number[][];
   readonly promptLengths: number[];
 
-  constructor(readonly examples: readonly InstructionExample[], tokenizer: Tokenizer) {
-    this.encoded = examples.map((e) => tokenizer.encode(formatInstructionExample(e), { specialAsText: true }));
-    this.promptLengths = examples.map((e) => tokenizer.encode(`${formatInstructionPrompt(e)}\n\n### Response:\n`, { specialAsText: true }).length);
+  /** `unknown: 'skip'` leaves out characters a character vocabulary lacks (see `unknownCharacters`). */
+  constructor(readonly examples: readonly InstructionExample[], tokenizer: Tokenizer, options: { unknown?: 'error' | 'skip' } = {}) {
+    const o = { specialAsText: true, unknown: options.unknown };
+    this.encoded = examples.map((e) => tokenizer.encode(formatInstructionExample(e), o));
+    this.promptLengths = examples.map((e) => tokenizer.encode(`${formatInstructionPrompt(e)}\n\n### Response:\n`, o).length);
   }
 
   /** Number of examples. */

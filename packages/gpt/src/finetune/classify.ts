@@ -205,10 +205,15 @@ async function run(o: ClassifyOptions, device: Device): Promise<ClassifyResult> 
     throw e;
   }
   const clf = GPTClassifier.fromGPT(loaded.model, labels);
-  if (o.lora) addLoRA(clf, o.lora, ['score.weight']);
-  else {
-    freezeBody(clf, o.trainableBlocks ?? 1, o.trainFinalNorm !== false);
-    clf.score.weight.requiresGrad = true;
+  try {
+    if (o.lora) addLoRA(clf, o.lora, ['score.weight']);
+    else {
+      freezeBody(clf, o.trainableBlocks ?? 1, o.trainFinalNorm !== false);
+      clf.score.weight.requiresGrad = true;
+    }
+  } catch (e) {
+    clf.dispose();
+    throw e;
   }
   const summary = trainableSummary(clf);
   const meta: ClassifierMeta = { padTokenId: pad, maxLength: splits.train.maxLength };

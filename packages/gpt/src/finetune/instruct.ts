@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { manualSeed, noGrad, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend } from '@llmts/tensor/internal';
 import { clipGradNorm, resolveCheckpointDir } from '@llmts/nn';
-import { InstructionDataset, formatInstructionPrompt, instructionBatches, loadInstructionData, splitInstructionData, type InstructionExample, type Tokenizer } from '@llmts/data';
+import { InstructionDataset, formatInstructionExample, unknownCharacters, formatInstructionPrompt, instructionBatches, loadInstructionData, splitInstructionData, type InstructionExample, type Tokenizer } from '@llmts/data';
 import { ProgressLine, formatCount, formatDuration } from '@llmts/data/internal';
 import { loadGPT, resolveModelDir } from '../checkpoint.ts';
 import { generate } from '../generate.ts';
@@ -136,7 +136,7 @@ export async function respond(model: GPT, tokenizer: Tokenizer, examples: readon
   const eot = endOfText(tokenizer);
   const out: string[] = [];
   for (const e of examples) {
-    const prompt = tokenizer.encode(`${formatInstructionPrompt(e)}\n\n### Response:\n`, { specialAsText: true });
+    const prompt = tokenizer.encode(`${formatInstructionPrompt(e)}\n\n### Response:\n`, { specialAsText: true, unknown: 'skip' });
     const room = Math.max(1, model.config.blockSize - Math.min(o.maxNewTokens, model.config.blockSize - 1));
     let text = '';
     const [ids] = await generate(model, [prompt.slice(-room)], {
@@ -177,15 +177,14 @@ async function run(o: InstructOptions, device: Device): Promise<InstructResult> 
     const maxLength = Math.min(o.maxLength ?? model.config.blockSize, model.config.blockSize);
     const split = splitInstructionData(examples, { trainFraction: o.trainFraction ?? 0.85, testFraction: o.testFraction ?? 0.1, shuffle: o.shuffle === true });
     if (split.train.length === 0 || split.val.length === 0) throw new Error(`finetune instruct: ${examples.length} examples leave an empty ${split.train.length === 0 ? 'training' : 'validation'} split`);
-    const encode = (part: InstructionExample[]) => {
-      try {
-        return new InstructionDataset(part, tokenizer);
-      } catch (e) {
-        throw new Error(`finetune instruct: ${(e as Error).message} (the Alpaca template and the data must be in the checkpoint's vocabulary)`);
-      }
-    };
+    const unknown = unknownCharacters(tokenizer, [...split.train, ...split.val].map(formatInstructionExample));
+    if (unknown.size > 0) {
+      const list = [...unknown].sort((x, y) => y[1] - x[1]);
+      say(`${list.reduce((n, [, c]) => n + c, 0)} characters outside the model's vocabulary are left out of prompts and responses (${list.slice(0, 12).map(([c, n]) => `${JSON.stringify(c)}×${n}`).join(' ')}${list.length > 12 ? ' …' : ''})`);
+    }
+    const encode = (part: InstructionExample[]) => new InstructionDataset(part, tokenizer, { unknown: 'skip' });
     // with the prompt masked, an example whose prompt fills the context has nothing left to learn
-    const fits = (part: InstructionExample[]) => (maskPrompt ? part.filter((e) => tokenizer.encode(`${formatInstructionPrompt(e)}\n\n### Response:\n`, { specialAsText: true }).length < maxLength) : part);
+    const fits = (part: InstructionExample[]) => (maskPrompt ? part.filter((e) => tokenizer.encode(`${formatInstructionPrompt(e)}\n\n### Response:\n`, { specialAsText: true, unknown: 'skip' }).length < maxLength) : part);
     const trainPart = fits(split.train);
     const valPart = fits(split.val);
     const dropped = split.train.length + split.val.length - trainPart.length - valPart.length;

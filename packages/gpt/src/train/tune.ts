@@ -250,7 +250,7 @@ async function search(o: TuneOptions, preset: Preset, device: Device, ds: TokenD
   const best = warmTrials.reduce((a, b) => ((b.valLoss ?? Infinity) < (a.valLoss ?? Infinity) ? b : a));
   if (!Number.isFinite(best.valLoss ?? Infinity)) throw new Error('tune: every trial diverged; lower the preset\'s learning rate or the model size');
   const result: TuneResult = {
-    best: { batchSize, learningRate: best.learningRate, minLr: best.learningRate / 10, warmupIters: best.warmupIters, valLoss: best.valLoss! },
+    best: { batchSize, learningRate: best.learningRate, minLr: Number((best.learningRate / 10).toPrecision(6)), warmupIters: best.warmupIters, valLoss: best.valLoss! },
     memoryBatchLimit: limit, trialSteps: steps, trials, seconds: elapsed(), device, preset: preset.name,
   };
   if (o.out) writeTunedConfig(o.out, result);
@@ -262,7 +262,7 @@ export function writeTunedConfig(path: string, r: TuneResult): void {
   const config = {
     batch_size: r.best.batchSize,
     learning_rate: r.best.learningRate,
-    min_lr: r.best.minLr,
+    min_lr: Number(r.best.minLr.toPrecision(6)),
     warmup_iters: r.best.warmupIters,
     _tune: { preset: r.preset, device: r.device, seconds: Math.round(r.seconds), memoryBatchLimit: r.memoryBatchLimit, trialSteps: r.trialSteps, valLoss: r.best.valLoss, trials: r.trials },
   };
