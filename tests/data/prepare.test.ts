@@ -37,6 +37,24 @@ describe('llmts prepare (prepareCorpus)', () => {
     expect(progress.length).toBeGreaterThan(0);
   });
 
+  it('learns a byte-level BPE from the corpus (--tokenizer bpe --vocab-size), with <|endoftext|> between documents, and round-trips the text', async () => {
+    const out = tmp();
+    const meta = await prepareCorpus({ input: join(root, 'tests/fixtures/corpus'), out, tokenizer: 'bpe', vocabSize: 400, valFraction: 0.1 });
+    expect(meta.vocabSize).toBe(400);
+    const ds = TokenDataset.open(out);
+    const tok = ds.tokenizer;
+    const eot = tok.specialId('<|endoftext|>')!;
+    expect(eot).toBe(399);
+    const ids = [...ds.readTokens('train', 0, meta.trainTokens), ...ds.readTokens('val', 0, meta.valTokens)];
+    expect(ids.filter((t) => t === eot)).toHaveLength(1);
+    const verdict = readFileSync(join(root, 'data/the-verdict.txt'), 'utf8');
+    const cut = ids.indexOf(eot);
+    expect(tok.decode(ids.slice(0, cut))).toBe(verdict.slice(0, 3000));
+    // merges were learned: fewer tokens than bytes
+    expect(cut).toBeLessThan(3000 * 0.6);
+    await expect(prepareCorpus({ input: join(root, 'data/the-verdict.txt'), out: tmp(), tokenizer: 'char', vocabSize: 300 })).rejects.toThrow(/--vocab-size is for --tokenizer bpe/);
+  });
+
   it('writes uint32 tokens when the vocabulary passes 65,536', async () => {
     const dir = tmp();
     const words = Array.from({ length: 70000 }, (_, i) => `w${i}`);

@@ -50,7 +50,7 @@ describe('llmts tune', () => {
     const file = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
     expect(file).toMatchObject({ batch_size: r.best.batchSize, learning_rate: r.best.learningRate, warmup_iters: r.best.warmupIters, min_lr: r.best.minLr });
     expect(r.best.minLr).toBeCloseTo(r.best.learningRate / 10, 12);
-    expect(readConfigFile(out).train).toEqual({ batchSize: r.best.batchSize, learningRate: r.best.learningRate, warmupIters: r.best.warmupIters, minLr: r.best.minLr });
+    expect(readConfigFile(out).train).toEqual({ batchSize: r.best.batchSize, gradAccumSteps: 1, learningRate: r.best.learningRate, warmupIters: r.best.warmupIters, minLr: r.best.minLr });
     const t = spawnSync(process.execPath, [join(root, 'packages/gpt/bin/llmts.js'), 'train', '--preset', 'shakespeare-char-cpu', '--data', join(dir, 'data'), '--out', join(dir, 'run'), '--config', out, '--max-iters', '2', '--eval-iters', '1', '--n-layer', '1', '--n-embd', '32', '--block-size', '32'], { cwd: root, encoding: 'utf8', env: { ...process.env, LLMTS_DEVICE: 'cpu', LLMTS_QUIET: '1', LLMTS_WEBGPU: '0' } });
     expect(t.status, t.stderr).toBe(0);
   }, 60_000);

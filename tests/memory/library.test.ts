@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { liveBytes, manualSeed, randint, tensor, tidy, type Device } from '@llmts/tensor';
+import { liveBytes, manualSeed, memoryStats, randint, resetPeakMemory, tensor, tidy, type Device } from '@llmts/tensor';
 import { setGarbageBackstop, storageBytes } from '@llmts/tensor/internal';
 import { AdamW, Embedding, LayerNorm, Linear, SGD, clipGradNorm, loadCheckpoint, saveCheckpoint, type Module } from '@llmts/nn';
 import { CharTokenizer, prepareCorpus } from '@llmts/data';
@@ -117,5 +117,24 @@ describe('the trainer', () => {
     await expect(train({ preset, dataDir: join(dir, 'data'), outDir: join(dir, 'run'), device: 'cpu', progress: false, resume: true, model: { nLayer: 3 } })).rejects.toThrow(/keeps its model/);
     await expect(train({ preset, dataDir: join(dir, 'data'), outDir: join(dir, 'bad'), device: 'cpu', progress: false, train: { learningRate: 1e12, gradClip: 0 } })).rejects.toThrow(/diverged/);
     expect(liveBytes('cpu')).toBe(base);
+  });
+});
+
+describe('gradient accumulation', () => {
+  it('frees each micro-batch\'s activations before the next: the peak of a step does not grow with --grad-accum', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'accum-'));
+    await prepareCorpus({ input: join(root, 'data/the-verdict.txt'), out: join(dir, 'data'), tokenizer: 'char' });
+    const peakWith = async (gradAccumSteps: number) => {
+      const p = tinyPreset('accum', { blockSize: 64, nEmbd: 32, nLayer: 2 }, { batchSize: 16, gradAccumSteps, maxIters: 2, evalInterval: 100, evalIters: 1 });
+      const base = liveBytes('cpu');
+      resetPeakMemory('cpu');
+      const r = await train({ preset: p, dataDir: join(dir, 'data'), outDir: join(dir, `run-${gradAccumSteps}`), device: 'cpu', progress: false });
+      const peak = memoryStats('cpu').peakBytes - base;
+      r.model.dispose();
+      return peak;
+    };
+    const one = await peakWith(1);
+    const four = await peakWith(4);
+    expect(four).toBeLessThan(one * 1.15);
   });
 });

@@ -164,6 +164,7 @@ export async function prepareCorpus(o: PrepareOptions): Promise<CorpusMeta> {
   const totalBytes = files.reduce((n, f) => n + statSync(f).size, 0);
   const progress = (phase: PrepareProgress['phase'], bytes: number, tokens: number, file: string) => o.onProgress?.({ phase, bytes, totalBytes, tokens, file });
 
+  if (o.vocabSize !== undefined && o.tokenizer !== 'bpe') throw new Error(`prepare: --vocab-size is for --tokenizer bpe (the ${typeof o.tokenizer === 'string' ? o.tokenizer : o.tokenizer.kind} tokenizer has its own)`);
   let tokenizer: Tokenizer;
   if (typeof o.tokenizer !== 'string') tokenizer = o.tokenizer;
   else if (o.tokenizer === 'char') {
@@ -187,10 +188,7 @@ export async function prepareCorpus(o: PrepareOptions): Promise<CorpusMeta> {
       if (bytes >= limit) break;
     }
     tokenizer = trainBpe(sample, { vocabSize: o.vocabSize ?? 4096, specialTokens: ['<|endoftext|>'] });
-  } else {
-    if (o.vocabSize !== undefined) throw new Error(`prepare: --vocab-size is for --tokenizer bpe (the ${o.tokenizer} tokenizer has its own)`);
-    tokenizer = loadTokenizer(o.tokenizer);
-  }
+  } else tokenizer = loadTokenizer(o.tokenizer);
 
   const wide = tokenizer.vocabSize > 65536;
   const eot = tokenizer.specialId('<|endoftext|>') ?? null;

@@ -359,10 +359,14 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
     const loss = tidy(() => {
       let total: Tensor | null = null;
       for (let m = 0; m < tc.gradAccumSteps; m++) {
-        const { x, y } = ds.getBatch('train', tc.batchSize, model.config.blockSize, { device });
-        const l = model.forward(x, y).loss!;
-        l.div(tc.gradAccumSteps).backward();
-        total = noGrad(() => (total === null ? l.detach() : total.add(l)));
+        // each micro-batch frees its activations before the next one runs (only gradients add up)
+        const l = tidy(() => {
+          const { x, y } = ds.getBatch('train', tc.batchSize, model.config.blockSize, { device });
+          const micro = model.forward(x, y).loss!;
+          micro.div(tc.gradAccumSteps).backward();
+          return micro.detach();
+        });
+        total = noGrad(() => (total === null ? l : total.add(l)));
       }
       if (tc.gradClip > 0) clipGradNorm(model.parameters(), tc.gradClip).dispose();
       optimizer.step();

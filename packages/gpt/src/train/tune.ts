@@ -4,7 +4,8 @@
  * the device's memory and still leaves every search trial enough steps, among those within 10% of
  * the best throughput measured. Then the learning rate (five values around the preset's) and the
  * warm-up (none, 10%, 25% of a trial) with short runs from the same seed, compared by validation
- * loss. The winner is written as a `--config` file for `llmts train`.
+ * loss. Trials step once per batch (no gradient accumulation). The winner is written as a
+ * `--config` file for `llmts train`.
  */
 import { totalmem } from 'node:os';
 import { getDefaultDevice, getRngState, hasBackend, manualSeed, memoryStats, noGrad, tidy, type Device, type Tensor } from '@llmts/tensor';
@@ -261,6 +262,8 @@ async function search(o: TuneOptions, preset: Preset, device: Device, ds: TokenD
 export function writeTunedConfig(path: string, r: TuneResult): void {
   const config = {
     batch_size: r.best.batchSize,
+    // the trials step once per batch; a preset's accumulation would multiply the batch they measured
+    grad_accum: 1,
     learning_rate: r.best.learningRate,
     min_lr: Number(r.best.minLr.toPrecision(6)),
     warmup_iters: r.best.warmupIters,
