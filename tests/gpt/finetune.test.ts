@@ -268,3 +268,17 @@ describe.skipIf(!hasBackend('gpu'))('fine-tuning on the GPU', () => {
     grads[1]!.forEach((g, k) => g.forEach((v, i) => expect(v).toBeCloseTo(grads[0]![k]![i]!, 4)));
   });
 });
+
+const shared = join(root, '../shared/fixtures/hf-gpt2-tiny');
+describe.skipIf(!existsSync(shared))('fine-tuning a Hugging Face GPT-2 directory (../shared/fixtures/hf-gpt2-tiny)', () => {
+  it('classify with LoRA, instruct in full: both run on the transformers checkpoint and its GPT-2 tokenizer', async () => {
+    const c = await finetuneClassifier({ checkpoint: shared, data: toyTexts(40), outDir: join(dir, 'hf-clf'), epochs: 1, lora: { rank: 2, alpha: 2, dropout: 0, targets: ['attn'] }, progress: false });
+    expect(readAdapterConfig(join(dir, 'hf-clf', 'best')).base).toBe(shared);
+    c.model.dispose();
+    const data = loadInstructionData(join(root, 'data/instruction-data.json')).slice(0, 16);
+    const r = await finetuneInstructions({ checkpoint: shared, data, outDir: join(dir, 'hf-instruct'), epochs: 1, learningRate: 1e-3, responses: 1, maxNewTokens: 3, progress: false });
+    expect(r.after.train).toBeLessThan(r.before.train);
+    expect(loadGPT(join(dir, 'hf-instruct'), { device: 'cpu' }).tokenizer.specialId('<|endoftext|>')).toBe(50256);
+    r.model.dispose();
+  });
+});
