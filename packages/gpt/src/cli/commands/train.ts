@@ -4,17 +4,22 @@ import type { Device } from '@llmts/tensor';
 import { commonFlags, type CommandSpec, type FlagSpec } from '../args.ts';
 import { presets } from '../../presets.ts';
 import { train } from '../../train/trainer.ts';
-import { SETTINGS, readConfigFile, settingsFromFlags } from '../../train/settings.ts';
+import { SETTINGS, readConfigFile, settingsFromFlags, type Setting } from '../../train/settings.ts';
 import { loraFlags, loraFromFlags } from '../lora.ts';
 
+/** The command-line flag of one model or optimizer setting. */
+export function settingFlag(s: Setting): FlagSpec {
+  return {
+    name: s.flag,
+    type: s.type,
+    help: s.help,
+    ...(s.min !== undefined ? { min: s.min } : {}),
+    ...(s.below !== undefined ? { below: s.below } : {}),
+  };
+}
+
 /** One flag per model or optimizer setting, from the settings table. */
-const settingFlags: FlagSpec[] = SETTINGS.map((s) => ({
-  name: s.flag,
-  type: s.type,
-  help: s.help,
-  ...(s.min !== undefined ? { min: s.min } : {}),
-  ...(s.below !== undefined ? { below: s.below } : {}),
-}));
+const settingFlags: FlagSpec[] = SETTINGS.map(settingFlag);
 
 export const trainCommand: CommandSpec = {
   name: 'train',

@@ -4,12 +4,11 @@ import type { Device } from '@llmts/tensor';
 import { commonFlags, type CommandSpec, type FlagSpec } from '../args.ts';
 import { presets } from '../../presets.ts';
 import { SETTINGS, readConfigFile, settingsFromFlags } from '../../train/settings.ts';
+import { settingFlag } from './train.ts';
 import { parseBudget, trialTable, tune, tuneSummary } from '../../train/tune.ts';
 
 /** The model-shape flags of train (the search keeps the model; it tunes how it trains). */
-const modelFlags: FlagSpec[] = SETTINGS.filter((s) => s.part === 'model' || ['seed', 'weight-decay', 'grad-clip', 'beta1', 'beta2', 'eval-iters'].includes(s.flag)).map((s) => ({
-  name: s.flag, type: s.type, help: s.help, ...(s.min !== undefined ? { min: s.min } : {}), ...(s.below !== undefined ? { below: s.below } : {}),
-}));
+const modelFlags: FlagSpec[] = SETTINGS.filter((s) => s.part === 'model' || ['seed', 'weight-decay', 'grad-clip', 'beta1', 'beta2', 'eval-iters'].includes(s.flag)).map(settingFlag);
 
 export const tuneCommand: CommandSpec = {
   name: 'tune',
