@@ -69,6 +69,31 @@ describe.skipIf(wasmVariant() === null)('WebAssembly kernels match the TypeScrip
     expectClose(r, 1e-4, 1e-4, 'matmul 300x200x170');
   });
 
+
+  it('products of 1-3 rows (generation with a KV cache) at GPT-2 widths: x·Wᵀ, x·W, q·kᵀ and att·v, on 1 and 2 threads', async () => {
+    manualSeed(2);
+    const before = getNumThreads();
+    try {
+      for (const M of [1, 2, 3]) {
+        for (const [K, N] of [[768, 2304], [768, 5003], [3072, 768], [37, 29], [64, 5]] as const) {
+          const x = randn([M, K]), w = randn([N, K]), wT = randn([K, N]);
+          for (const threads of [1, 2]) {
+            setNumThreads(threads);
+            for (const [label, make] of [['x·Wᵀ', () => x.matmul(w.T)], ['x·W', () => x.matmul(wT)]] as const) {
+              const r = await both(() => [], () => make(), false);
+              expectClose(r, 1e-4, 1e-3, `${label} M${M} K${K} N${N} threads ${threads}`);
+            }
+          }
+        }
+        // attention with a cache: (B, H, M, hd) · (B, H, hd, T) and (B, H, M, T) · (B, H, T, hd)
+        const q = randn([1, 12, M, 64]), k = randn([1, 12, 100, 64]), att = randn([1, 12, M, 100]);
+        expectClose(await both(() => [], () => q.matmul(k.transpose(-2, -1)), false), 1e-4, 1e-4, `q·kᵀ M${M}`);
+        expectClose(await both(() => [], () => att.matmul(k), false), 1e-4, 1e-4, `att·v M${M}`);
+      }
+    } finally {
+      setNumThreads(before);
+    }
+  });
   it('binary ops on contiguous, scalar, row and column broadcasts (property)', async () => {
     await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 37 }), fc.constantFrom('same', 'scalar', 'row', 'col'), fc.constantFrom('add', 'sub', 'mul', 'div', 'maximum', 'minimum'), async (R, C, pattern, op) => {
       manualSeed(R * 100 + C);

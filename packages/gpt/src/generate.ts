@@ -1,7 +1,8 @@
 /**
  * Autoregressive generation (nanoGPT's `generate`), with a KV cache: each step feeds only the new
  * token and reuses the keys and values of earlier positions. The output is the same with or
- * without the cache. When the context outgrows blockSize it is cropped to the last blockSize
+ * without the cache up to float rounding (one-row products take a kernel that sums in another
+ * order), so the tokens differ only where two logits tie to ~1e-6. When the context outgrows blockSize it is cropped to the last blockSize
  * tokens (and the cache rebuilt, since learned positions shift).
  */
 import { noGrad, tensor, tidy, type Tensor } from '@llmts/tensor';

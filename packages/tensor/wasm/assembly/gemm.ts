@@ -124,12 +124,80 @@ function packA(a: usize, aRs: i32, aCs: i32, i0: i32, mc: i32, pc: i32, kc: i32,
   }
 }
 
+// Products with fewer rows than a micro-tile (M < MR: generation with a KV cache, batch 1) skip
+// packing, which would pad every panel to MR rows and copy all of B for one row of output.
+// Transposed B (a Linear weight, or kᵀ): SIMD dot products along K. Row-major B: SIMD rows of C
+// accumulate a[p]·B[p, :]. Returns false for layouts neither handles.
+function smallM(a: usize, aRs: i32, aCs: i32, b: usize, bRs: i32, bCs: i32, c: usize, M: i32, N: i32, K: i32, n0: i32, n1: i32): bool {
+  if (aCs == 1 && bRs == 1) {
+    for (let i = 0; i < M; i++) {
+      const aRow = a + <usize>i * <usize>aRs * 4;
+      const cRow = c + <usize>i * <usize>N * 4;
+      for (let j = n0; j < n1; j++) {
+        const bCol = b + <usize>j * <usize>bCs * 4;
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+        let p = 0;
+        for (; p + 16 <= K; p += 16) {
+          const ap = aRow + <usize>p * 4, bp = bCol + <usize>p * 4;
+          s0 = madd(v128.load(ap), v128.load(bp), s0);
+          s1 = madd(v128.load(ap, 16), v128.load(bp, 16), s1);
+          s2 = madd(v128.load(ap, 32), v128.load(bp, 32), s2);
+          s3 = madd(v128.load(ap, 48), v128.load(bp, 48), s3);
+        }
+        for (; p + 4 <= K; p += 4) s0 = madd(v128.load(aRow + <usize>p * 4), v128.load(bCol + <usize>p * 4), s0);
+        const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+        let sum = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+        for (; p < K; p++) sum += load<f32>(aRow + <usize>p * 4) * load<f32>(bCol + <usize>p * 4);
+        store<f32>(cRow + <usize>j * 4, sum);
+      }
+    }
+    return true;
+  }
+  if (bCs != 1) return false;
+  for (let i = 0; i < M; i++) {
+    const aRow = a + <usize>i * <usize>aRs * 4;
+    const cRow = c + <usize>i * <usize>N * 4;
+    let j = n0;
+    for (; j + 16 <= n1; j += 16) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let bp = b + <usize>j * 4;
+      const step = <usize>bRs * 4;
+      for (let p = 0; p < K; p++) {
+        const av = v128.load32_splat(aRow + <usize>p * <usize>aCs * 4);
+        c0 = madd(av, v128.load(bp), c0);
+        c1 = madd(av, v128.load(bp, 16), c1);
+        c2 = madd(av, v128.load(bp, 32), c2);
+        c3 = madd(av, v128.load(bp, 48), c3);
+        bp += step;
+      }
+      const cp = cRow + <usize>j * 4;
+      v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
+    }
+    for (; j + 4 <= n1; j += 4) {
+      let c0 = f32x4.splat(0);
+      let bp = b + <usize>j * 4;
+      for (let p = 0; p < K; p++) {
+        c0 = madd(v128.load32_splat(aRow + <usize>p * <usize>aCs * 4), v128.load(bp), c0);
+        bp += <usize>bRs * 4;
+      }
+      v128.store(cRow + <usize>j * 4, c0);
+    }
+    for (; j < n1; j++) {
+      let sum: f32 = 0;
+      for (let p = 0; p < K; p++) sum += load<f32>(aRow + <usize>p * <usize>aCs * 4) * load<f32>(b + (<usize>p * <usize>bRs + <usize>j) * 4);
+      store<f32>(cRow + <usize>j * 4, sum);
+    }
+  }
+  return true;
+}
+
 // One product over columns [n0, n1) of one batch.
 function gemmRange(a: usize, aRs: i32, aCs: i32, b: usize, bRs: i32, bCs: i32, c: usize, M: i32, N: i32, K: i32, n0: i32, n1: i32, packA_: usize, packB_: usize, tmp: usize): void {
   if (K == 0) {
     for (let i = 0; i < M; i++) memory.fill(c + (<usize>i * <usize>N + <usize>n0) * 4, 0, <usize>(n1 - n0) * 4);
     return;
   }
+  if (M < MR && smallM(a, aRs, aCs, b, bRs, bCs, c, M, N, K, n0, n1)) return;
   for (let jc = n0; jc < n1; jc += NC) {
     const nc = min(NC, n1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
