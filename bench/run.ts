@@ -7,6 +7,7 @@
  *   npm run bench -- data              getBatch(64, 256) batches/s, mmap vs positional reads
  *   npm run bench -- train-step        GPT training step ms, ours next to PyTorch (--peer python3)
  *   npm run bench -- quantize          int8/int4 against float32: memory, logit deviation, perplexity, tokens/s
+ *   npm run bench -- gpu-step          per trainer step: dispatches, submits, peak bytes, host µs per dispatch, ms
  *   npm run bench -- serve             the HTTP server under 16 concurrent clients: p50/p95 latency, tokens/s, errors
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<{ rows: Record<string, unknown>[]; m
   data: async () => (await import('./data.ts')).run(process.argv.slice(3)),
   'train-step': async () => (await import('./train-step.ts')).run(process.argv.slice(3)),
   quantize: async () => (await import('./quantize.ts')).run(process.argv.slice(3)),
+  'gpu-step': async () => (await import('./gpu-step.ts')).run(process.argv.slice(3)),
   serve: async () => (await import('./serve.ts')).run(process.argv.slice(3)),
 };
 

@@ -319,6 +319,23 @@ describeEachDevice('nn functions', (device) => {
     expect(y.filter((v) => v !== 0).every((v) => close(v, 1 / 0.75))).toBe(true);
     expect(dropout(x, 0.25, false)).toBe(x);
   });
+  it('dropout is one kernel with exactly the values and gradients of where(rand(shape).ge(p), x.mul(1 / (1 - p)), 0)', async () => {
+    for (const [shape, p, strided] of [[[64, 300], 0.2, false], [[7, 5, 9], 0.5, true], [[1000], 0.9, false]] as const) {
+      const x = randn([...shape], on);
+      const view = () => (strided ? x.transpose(0, 2) : x);
+      const seed = shape[0] * 31 + p * 100;
+      manualSeed(seed);
+      const a = view().detach().requiresGrad_();
+      const fused = dropout(a, p, true);
+      fused.mul(view().detach()).sum().backward();
+      manualSeed(seed);
+      const b = view().detach().requiresGrad_();
+      const composed = where(rand([...b.shape], on).ge(p), b.mul(1 / (1 - p)), 0);
+      composed.mul(view().detach()).sum().backward();
+      expect([...await fused.data()]).toEqual([...await composed.data()]);
+      expect([...await a.grad!.data()]).toEqual([...await b.grad!.data()]);
+    }
+  });
   it('multinomial samples by weight, reproducibly, with or without replacement', async () => {
     manualSeed(11);
     const probs = tensor([[0.1, 0.0, 0.9], [1, 1, 2]], on);

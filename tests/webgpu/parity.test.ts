@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
-import { argmax, argmin, crossEntropy, gelu, hasBackend, layerNorm, logSoftmax, softmax, tensor, topk, type Tensor } from '@llmts/tensor';
+import { argmax, argmin, crossEntropy, dropout, gelu, hasBackend, layerNorm, logSoftmax, manualSeed, softmax, tensor, topk, type Tensor } from '@llmts/tensor';
 import { type DifferentiableOp } from '@llmts/tensor/internal';
 import { gradCases } from '../helpers/gradcases.ts';
 import { assertParity, type Tolerance } from '../helpers/parity.ts';
@@ -61,6 +61,18 @@ describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of non-differentiable primit
       },
       label: `[${x.shape}]`,
     })), { rtol: 1e-4, atol: 1e-4 }, true, 8));
+});
+
+describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of the dropout kernel', () => {
+  it('the same elements dropped and the same values, forward and backward, any layout (exact)', () => assertParity(
+    shapeArb(1, 4).chain((s) => fc.tuple(hostArb(s, -3, 3), fc.integer({ min: 0, max: 1000 }), fc.constantFrom(0.1, 0.25, 0.5, 0.9), fc.boolean())).map(([x, seed, p, transposed]) => ({
+      inputs: [x],
+      run: (t: Tensor) => {
+        manualSeed(seed);
+        return dropout(transposed && t.ndim >= 2 ? t.transpose(0, t.ndim - 1) : t, p, true);
+      },
+      label: `[${x.shape}] seed ${seed} p ${p}${transposed ? ' transposed' : ''}`,
+    })), { rtol: 0, atol: 0 }, true, 12));
 });
 
 function hostTargets(t: number[], like: Tensor): Tensor {

@@ -14,6 +14,8 @@ export type { GenerateOptions } from './generate.ts';
 export { nextTokenProbs, sampleRows, argmaxOf } from './sampling.ts';
 export type { SamplingOptions } from './sampling.ts';
 export { train, estimateLoss, writePlots } from './train/trainer.ts';
+export { trainStep } from './train/step.ts';
+export type { StepSettings } from './train/step.ts';
 export { estimateTrainingMemory, largestBatchSize } from './train/memory.ts';
 export type { MemoryEstimate } from './train/memory.ts';
 export type { TrainOptions, TrainResult, LogEntry } from './train/trainer.ts';

@@ -3,7 +3,7 @@
  * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
-import { cat, causalSoftmax, crossEntropy, dropout, arange, keep, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
+import { cat, crossEntropy, dropout, arange, keep, scaledDotProductAttention, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
 import { Embedding, LayerNorm, Linear, Module, ModuleList, init, quantizeModel, type EmbeddingLayer, type FactoryOptions, type LinearLayer, type QuantizeReport } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
@@ -63,10 +63,9 @@ export class CausalSelfAttention extends Module {
       cache.k = keep(k.detach().contiguous());
       cache.v = keep(v.detach().contiguous());
     }
-    const scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(hs)); // (B, nh, T, Tk)
-    // masked softmax in one kernel: query i (position past + i) sees keys 0..past + i
-    const att = dropout(causalSoftmax(scores, past), this.p, this.training);
-    const y = att.matmul(v).transpose(1, 2).contiguous().view(B, T, C); // re-assemble heads
+    // fused: query i (position past + i) sees keys 0..past + i; no (T × T) weights are kept
+    const att = scaledDotProductAttention(q, k, v, { causal: true, dropout: this.training ? this.p : 0 }); // (B, nh, T, hs)
+    const y = att.transpose(1, 2).contiguous().view(B, T, C); // re-assemble heads (no copy on the GPU)
     return dropout(this.c_proj.forward(y), this.p, this.training);
   }
 }

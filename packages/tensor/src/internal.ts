@@ -3,7 +3,7 @@
  * backends and kernels, the op table and reference compositions, optimizer kernels, safetensors
  * and atomic-write helpers, host-side random draws. Not a stable API: it changes with the packages.
  */
-export type { Backend, Storage, View, Kernel } from './backend/types.ts';
+export type { Backend, Storage, View, Kernel, WorkCounters } from './backend/types.ts';
 export { registerBackend, getBackend } from './backend/registry.ts';
 export { initWebGPU, webgpuBackend } from './backend/webgpu/open.ts';
 export { numel } from './shape.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
-import { AdamW, clipGradNorm, loadCheckpoint, readJsonFile, resolveCheckpointDir, warmupCosine } from '@llmts/nn';
+import { AdamW, loadCheckpoint, readJsonFile, resolveCheckpointDir, warmupCosine } from '@llmts/nn';
 import { TokenDataset, toHuggingFace, type Tokenizer } from '@llmts/data';
 import { ProgressLine, formatCount, formatDuration } from '@llmts/data/internal';
 import { GPT } from '../model.ts';
@@ -24,6 +24,7 @@ import { trainableSummary } from '../finetune/common.ts';
 import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotPng, plotSvg, type Series } from './plot.ts';
+import { trainStep } from './step.ts';
 import { claimOutDir } from './run-dir.ts';
 import { checkSameCorpus, corpusFingerprint, readSavedRun, type CorpusFingerprint } from './resume.ts';
 
@@ -356,23 +357,7 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
       windowStart += Date.now() - t0;
     }
     if (iter >= tc.maxIters) break;
-    const loss = tidy(() => {
-      let total: Tensor | null = null;
-      for (let m = 0; m < tc.gradAccumSteps; m++) {
-        // each micro-batch frees its activations before the next one runs (only gradients add up)
-        const l = tidy(() => {
-          const { x, y } = ds.getBatch('train', tc.batchSize, model.config.blockSize, { device });
-          const micro = model.forward(x, y).loss!;
-          micro.div(tc.gradAccumSteps).backward();
-          return micro.detach();
-        });
-        total = noGrad(() => (total === null ? l : total.add(l)));
-      }
-      if (tc.gradClip > 0) clipGradNorm(model.parameters(), tc.gradClip).dispose();
-      optimizer.step();
-      optimizer.zeroGrad();
-      return noGrad(() => total!.div(tc.gradAccumSteps));
-    });
+    const loss = trainStep(model, optimizer, () => ds.getBatch('train', tc.batchSize, model.config.blockSize, { device }), tc);
     windowIters++;
     if (iter % tc.logInterval === 0) {
       const lossValue = await loss.item(); // the one readback of a logged step

@@ -10,13 +10,14 @@
 import { totalmem } from 'node:os';
 import { getDefaultDevice, getRngState, hasBackend, manualSeed, memoryStats, noGrad, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend, writeFileAtomic } from '@llmts/tensor/internal';
-import { AdamW, clipGradNorm, warmupCosine } from '@llmts/nn';
+import { AdamW, warmupCosine } from '@llmts/nn';
 import { TokenDataset } from '@llmts/data';
 import { formatCount, formatDuration } from '@llmts/data/internal';
 import { GPT } from '../model.ts';
 import { makeConfig, type GPTConfig } from '../config.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
+import { trainStep } from './step.ts';
 
 /** Options of `tune`. */
 export interface TuneOptions {
@@ -129,15 +130,7 @@ async function shortRun(config: GPTConfig, ds: TokenDataset, device: Device, tc:
         timedFrom = Date.now();
       }
       optimizer.setLr(lrAt(steps));
-      const loss: Tensor = tidy(() => {
-        const { x, y } = ds.getBatch('train', o.batchSize, config.blockSize, { device });
-        const l = model.forward(x, y).loss!;
-        l.backward();
-        if (tc.gradClip > 0) clipGradNorm(model.parameters(), tc.gradClip).dispose();
-        optimizer.step();
-        optimizer.zeroGrad();
-        return l.detach();
-      });
+      const loss: Tensor = trainStep(model, optimizer, () => ds.getBatch('train', o.batchSize, config.blockSize, { device }), { gradClip: tc.gradClip });
       if (steps % 10 === 9 || steps === o.steps - 1) {
         finite = Number.isFinite(await loss.item());
         loss.dispose();

@@ -131,6 +131,39 @@ export interface Backend {
   memoryStats(): MemoryStats;
   /** Start measuring the peak from the bytes live now. */
   resetPeak(): void;
+  /**
+   * A shared 0-d storage holding a constant (the number operand of `x.mul(0.5)`), made once by
+   * `make` and reused by every later use, never freed; null to make a fresh one each time. The
+   * GPU keeps them so a number costs no fill dispatch; they do not count as live bytes.
+   */
+  constant?(key: string, make: () => Storage): Storage | null;
+  /** What this backend has done since it opened or since `resetCounters()`. */
+  counters(): WorkCounters;
+  resetCounters(): void;
+}
+
+/** The work a backend did: what benchmarks count per step or per token, independent of speed. */
+export interface WorkCounters {
+  /** Kernel launches (`exec`/`execInPlace` calls). */
+  kernels: number;
+  /** GPU: compute dispatches encoded (a kernel may dispatch several times, or not at all). */
+  dispatches: number;
+  /** GPU: queue submissions. */
+  submits: number;
+  /** GPU: compute pipelines created (each is compiled once, then cached). */
+  pipelines: number;
+  /** GPU: bind groups created. */
+  bindGroups: number;
+  /** Host-to-device copies and their bytes (GPU; 0 on the CPU). */
+  uploads: number;
+  uploadBytes: number;
+  /** Milliseconds the host spent inside kernel launches: encoding on the GPU, computing on the CPU. */
+  hostMs: number;
+}
+
+/** Zeroed counters. */
+export function emptyCounters(): WorkCounters {
+  return { kernels: 0, dispatches: 0, submits: 0, pipelines: 0, bindGroups: 0, uploads: 0, uploadBytes: 0, hostMs: 0 };
 }
 
 /** A device's memory, as `memoryStats(device)` reports it. */

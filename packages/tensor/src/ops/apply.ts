@@ -32,9 +32,25 @@ export function runKernel<A>(kernel: Kernel<A>, inputs: readonly View[], outputs
   return storages.map((s, i) => new Tensor(s, outputs[i]!.shape, undefined, 0, outputs[i]!.dtype));
 }
 
-/** A 0-d tensor holding `value`, made by a fill kernel (no upload, so no GPU flush). */
+/**
+ * A 0-d tensor holding `value`, made by a fill kernel (no upload, so no GPU flush). Where the
+ * backend keeps constants (the GPU), each distinct value is filled once and shared.
+ */
 export function scalarTensor(value: number | boolean, dtype: DType, device: Device): Tensor {
-  return full([], typeof value === 'boolean' ? Number(value) : value, { dtype, device });
+  const v = typeof value === 'boolean' ? Number(value) : value;
+  const backend = getBackend(device);
+  if (backend.constant !== undefined) {
+    const storage = backend.constant(`${dtype}:${Object.is(v, -0) ? '-0' : v}`, () => {
+      const t = full([], v, { dtype, device });
+      const s = t.storage;
+      s.refs++;
+      t.dispose();
+      s.refs--;
+      return s;
+    });
+    if (storage !== null) return new Tensor(storage, []);
+  }
+  return full([], v, { dtype, device });
 }
 
 /**

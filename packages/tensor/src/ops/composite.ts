@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.ts';
 import { fmt, normalizeDim } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { where } from './binary.ts';
-import { rand } from './create.ts';
+import { fusedDropout } from './dropout.ts';
 import { getBackend } from '../backend/registry.ts';
 import * as reference from './reference.ts';
 import { softmaxLast } from './softmax.ts';
@@ -110,6 +110,5 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const keep = rand(x.shape, { device: x.device }).ge(p);
-  return where(keep, x.mul(1 / (1 - p)), 0);
+  return fusedDropout(x, p);
 }

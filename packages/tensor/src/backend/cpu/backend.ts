@@ -1,6 +1,6 @@
 import { allocArray, itemSize, type DType, type TypedArray } from '../../dtype.ts';
 import { contiguousStrides, isContiguous, numel } from '../../shape.ts';
-import type { Backend, CpuView, Kernel, OutputSpec, Storage, View } from '../types.ts';
+import { emptyCounters, type Backend, type CpuView, type Kernel, type OutputSpec, type Storage, type View } from '../types.ts';
 import { HEAP_LIMIT, wasmRuntime } from './wasm.ts';
 import { noticeOnce } from '../../env/env.ts';
 import { CollectionTrigger, collectGarbage, registerStorage, unregisterStorage } from '../collector.ts';
@@ -20,6 +20,7 @@ let live = 0;
 let peak = 0;
 /** Bytes of live storages that did not fit the WebAssembly heap (plain JS arrays: the slow path). */
 let offHeap = 0;
+let counters = emptyCounters();
 const trigger = new CollectionTrigger('cpu', () => live);
 
 /** What frees a storage's memory once the storage object is unreachable (it must not capture the storage). */
@@ -172,20 +173,26 @@ export const cpuBackend: Backend = {
   },
 
   exec<A>(kernel: Kernel<A>, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A): Storage[] {
+    const t0 = performance.now();
+    counters.kernels++;
     const outs = outputs.map((o) => makeStorage(o.dtype, numel(o.shape), kernel.zeroInit === true));
     const run = () => kernel.cpu(outs.map((s) => s.data), inputs.map(cpuView), attrs, outputs);
     const waits = pendingOf(inputs.map((v) => v.storage));
     if (waits.length === 0) run();
     else defer(waits, [...inputs.map((v) => v.storage), ...outs], outs, run);
+    counters.hostMs += performance.now() - t0;
     return outs;
   },
 
   execInPlace<A>(kernel: Kernel<A>, inputs: readonly View[], targets: readonly Storage[], attrs: A): void {
     for (const t of targets) if (t.freed) throw new Error(`${kernel.name}: target used after dispose()`);
+    const t0 = performance.now();
+    counters.kernels++;
     const run = () => kernel.cpu(targets.map((t) => (t as CpuStorage).data), inputs.map(cpuView), attrs, targets.map((t) => ({ shape: [t.length], dtype: t.dtype })));
     const waits = pendingOf([...inputs.map((v) => v.storage), ...targets]);
     if (waits.length === 0) run();
     else defer(waits, [...inputs.map((v) => v.storage), ...targets], targets as CpuStorage[], run);
+    counters.hostMs += performance.now() - t0;
   },
 
   async sync() {},
@@ -205,5 +212,13 @@ export const cpuBackend: Backend = {
 
   resetPeak() {
     peak = live;
+  },
+
+  counters() {
+    return { ...counters };
+  },
+
+  resetCounters() {
+    counters = emptyCounters();
   },
 };

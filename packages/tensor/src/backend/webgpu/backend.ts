@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
-import type { Backend, GpuBindingRef, GpuCaps, GpuDispatch, GpuFailure, GpuKernelContext, Kernel, OutputSpec, Storage, View } from '../types.ts';
+import { emptyCounters, type Backend, type GpuBindingRef, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
 import { BufferPool } from './pool.ts';
 import { CollectionTrigger, registerStorage, unregisterStorage } from '../collector.ts';
 import { elementwise, gpuItemSize } from './codegen.ts';
@@ -32,6 +32,10 @@ const ARENA_BYTES = 1 << 20;
 /** Checks that can be in flight between two reads; later ones share the last slot. */
 const ERROR_SLOTS = 1024;
 const FLUSH_EVERY = 256;
+/** Distinct number constants kept on the device (a few dozen in practice). */
+const MAX_CONSTANTS = 4096;
+/** Bind groups kept for reuse before the cache starts over. */
+const MAX_BIND_GROUPS = 16384;
 
 /**
  * The WebGPU backend: kernels are encoded into one shared command encoder (many dispatches per
@@ -46,7 +50,18 @@ export class WebGPUBackend implements Backend {
   readonly software: boolean;
   private readonly pool: BufferPool;
   private readonly readPool: BufferPool;
-  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }>();
+  /**
+   * Bind groups by pipeline layout and buffers: a training loop binds the same pooled buffers step
+   * after step, so most dispatches reuse one (the params come in through a dynamic offset).
+   * Cleared when pooled buffers are destroyed.
+   */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  /** Shared 0-d constants by dtype and value, and the bytes they hold (not counted as live). */
+  private readonly constants = new Map<string, GpuStorage>();
+  private constantBytes = 0;
+  private nextBufferId = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -63,6 +78,7 @@ export class WebGPUBackend implements Backend {
   private errorBuffer: GPUBuffer | null = null;
   private checks: PendingCheck[] = [];
   private readonly trigger = new CollectionTrigger('gpu', () => this.liveBytes());
+  private work = emptyCounters();
 
   constructor(opened: OpenedDevice) {
     this.gpu = opened.device;
@@ -110,7 +126,19 @@ export class WebGPUBackend implements Backend {
   }
 
   liveBytes(): number {
-    return this.pool.stats().liveBytes;
+    return this.pool.stats().liveBytes - this.constantBytes;
+  }
+
+  constant(key: string, make: () => Storage): Storage | null {
+    const cached = this.constants.get(key);
+    if (cached !== undefined) return cached;
+    if (this.constants.size >= MAX_CONSTANTS) return null;
+    const storage = make() as GpuStorage;
+    storage.refs++; // the cache's own reference: never freed
+    unregisterStorage(storage);
+    this.constants.set(key, storage);
+    this.constantBytes += storage.buffer.size;
+    return storage;
   }
 
   storageBytes(storage: Storage): number {
@@ -118,15 +146,25 @@ export class WebGPUBackend implements Backend {
   }
 
   memoryStats() {
-    return { ...this.pool.stats(), pipelines: this.pipelines.size };
+    const stats = this.pool.stats();
+    return { ...stats, liveBytes: stats.liveBytes - this.constantBytes, peakBytes: stats.peakBytes - this.constantBytes, pipelines: this.pipelines.size };
   }
 
   resetPeak(): void {
     this.pool.resetPeak();
   }
 
+  counters(): WorkCounters {
+    return { ...this.work };
+  }
+
+  resetCounters(): void {
+    this.work = emptyCounters();
+  }
+
   /** Destroy pooled buffers that no tensor uses. */
   emptyCache(): void {
+    this.bindGroups.clear();
     this.pool.emptyCache();
     this.readPool.emptyCache();
   }
@@ -134,6 +172,8 @@ export class WebGPUBackend implements Backend {
   upload(dtype: DType, data: TypedArray): Storage {
     const storage = this.alloc(dtype, data.length) as GpuStorage;
     const bytes = hostBytes(dtype, data);
+    this.work.uploads++;
+    this.work.uploadBytes += bytes.byteLength;
     if (this.pending === 0) {
       this.gpu.queue.writeBuffer(storage.buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } else {
@@ -251,6 +291,8 @@ export class WebGPUBackend implements Backend {
   }
 
   private runGpu<A>(kernel: Kernel<A>, inputs: readonly View[], specs: readonly OutputSpec[], outs: readonly GpuStorage[], attrs: A): void {
+    const t0 = performance.now();
+    this.work.kernels++;
     const scratch: GpuStorage[] = [];
     const ctx: GpuKernelContext = {
       caps: this.caps,
@@ -268,21 +310,25 @@ export class WebGPUBackend implements Backend {
     };
     kernel.gpu!(ctx, inputs, specs, attrs);
     for (const s of scratch) this.free(s);
+    this.work.hostMs += performance.now() - t0;
   }
 
   private dispatch(name: string, d: GpuDispatch, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): void {
     const kinds = d.bindings.map((b) => ('input' in b ? 'r' : 'w')).join('');
-    const key = `${kinds}\n${d.code}`;
-    let entry = this.pipelines.get(key);
+    const pipelineKey = `${kinds}\n${d.code}`;
+    let entry = this.pipelines.get(pipelineKey);
     if (entry === undefined) {
       const layout = this.gpu.createBindGroupLayout({
-        entries: [...d.bindings.map((b) => ('input' in b ? 'read-only-storage' : 'storage') as GPUBufferBindingType), 'read-only-storage' as GPUBufferBindingType]
-          .map((type, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type } })),
+        entries: [
+          ...d.bindings.map((b, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: ('input' in b ? 'read-only-storage' : 'storage') as GPUBufferBindingType } })),
+          { binding: d.bindings.length, visibility: 4, buffer: { type: 'read-only-storage' as GPUBufferBindingType, hasDynamicOffset: true } },
+        ],
       });
       const module = this.gpu.createShaderModule({ code: d.code, label: name });
       const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label: name });
-      entry = { pipeline, layout };
-      this.pipelines.set(key, entry);
+      entry = { pipeline, layout, id: this.pipelines.size };
+      this.pipelines.set(pipelineKey, entry);
+      this.work.pipelines++;
     }
     const words = Math.max(1, d.params.length);
     let at = Math.ceil(this.arenaUsed / (this.offsetAlign / 4)) * (this.offsetAlign / 4);
@@ -299,19 +345,35 @@ export class WebGPUBackend implements Backend {
       if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
       return this.errorBuffer;
     });
-    const bindGroup = this.gpu.createBindGroup({
-      layout: entry.layout,
-      entries: [
-        ...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-        { binding: buffers.length, resource: { buffer: this.arenaBuffer, offset: at * 4, size: words * 4 } },
-      ],
-    });
+    let key = `${entry.id}:${words}`;
+    for (const buffer of buffers) {
+      let id = this.pool.idOf(buffer);
+      if (id < 0) {
+        id = this.bufferIds.get(buffer) ?? -1;
+        if (id < 0) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+        key += `,x${id}`;
+      } else key += `,${id}`;
+    }
+    let bindGroup = this.bindGroups.get(key);
+    if (bindGroup === undefined) {
+      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+      this.work.bindGroups++;
+      bindGroup = this.gpu.createBindGroup({
+        layout: entry.layout,
+        entries: [
+          ...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+          { binding: buffers.length, resource: { buffer: this.arenaBuffer, offset: 0, size: words * 4 } },
+        ],
+      });
+      this.bindGroups.set(key, bindGroup);
+    }
     const [x, y, z] = this.grid(d.workgroups);
     if (x === 0) return;
     const pass = this.computePass();
     pass.setPipeline(entry.pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, [at * 4]);
     pass.dispatchWorkgroups(x, y, z);
+    this.work.dispatches++;
     if (++this.pending >= FLUSH_EVERY) this.flush();
   }
 
@@ -351,6 +413,7 @@ export class WebGPUBackend implements Backend {
     this.endPass();
     if (this.arenaUsed > 0) this.gpu.queue.writeBuffer(this.arenaBuffer, 0, this.arena.buffer, 0, this.arenaUsed * 4);
     this.gpu.queue.submit([this.encoder.finish()]);
+    this.work.submits++;
     this.encoder = null;
     this.pending = 0;
     this.arenaUsed = 0;

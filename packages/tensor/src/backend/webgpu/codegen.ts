@@ -196,9 +196,10 @@ export function f32bits(v: number): number {
 
 /**
  * An elementwise kernel: inputs are views already broadcast to `out.shape`; `expr` maps their
- * compute-type values (named a0, a1, …) to the output's compute-type value.
+ * compute-type values (named a0, a1, …) to the output's compute-type value; `extra` words follow the
+ * view params, starting at P[extraAt] (`i` is the output index).
  */
-export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out: OutputSpec, expr: (args: string[]) => string): void {
+export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out: OutputSpec, expr: (args: string[], extraAt: number) => string, extra: readonly number[] = []): void {
   const n = numel(out.shape);
   if (n === 0) return;
   const { dims, strideSets } = collapse(out.shape, [contiguousStrides(out.shape), ...inputs.map((v) => v.strides)]);
@@ -216,11 +217,13 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
       loads.push(`  let a${k} = ${load(v.dtype, `in${k}[strided(i, 2u, P[1], ${at}u)]`)};`);
     }
   });
+  const extraAt = params.length;
+  params.push(...extra);
   const bindings: BindingDecl[] = [...inputs.map((v, k) => ({ name: `in${k}`, dtype: v.dtype })), { name: 'out', dtype: out.dtype, write: true }];
   const code = `${header(bindings)}
 ${entry(`  if (i >= P[0]) { return; }
 ${loads.join('\n')}
-  out[i] = ${store(out.dtype, expr(inputs.map((_, k) => `a${k}`)))};`)}`;
+  out[i] = ${store(out.dtype, expr(inputs.map((_, k) => `a${k}`), extraAt))};`)}`;
   const refs: GpuBindingRef[] = [...inputs.map((_, k) => ({ input: k })), { output: 0 }];
   ctx.dispatch({ code, bindings: refs, params, workgroups: { threads: n, size: 256 } });
 }

@@ -3,9 +3,16 @@
  * Size-class buffer pool: freed buffers wait in a bucket of their class and are handed out again
  * instead of being destroyed. Reuse is safe without waiting for the GPU because every use of a
  * buffer is ordered on the one queue. Live bytes (handed out, not freed) are what tests watch.
+ *
+ * A bucket hands out its oldest buffer (the lowest id) first, so a loop that allocates and frees
+ * the same way every iteration gets the same buffers every iteration, and the backend's bind
+ * groups (keyed by buffer) are reused instead of created.
  */
 export class BufferPool {
+  /** Free buffers per size class, sorted by id from highest to lowest (pop() gives the lowest). */
   private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
   private live = 0;
   private peak = 0;
   private pooled = 0;
@@ -32,7 +39,14 @@ export class BufferPool {
       return reused;
     }
     this.created += size;
-    return this.device.createBuffer({ size, usage: this.usage });
+    const buffer = this.device.createBuffer({ size, usage: this.usage });
+    this.ids.set(buffer, this.nextId++);
+    return buffer;
+  }
+
+  /** The pool's id of a buffer it created (stable while the buffer lives), or -1. */
+  idOf(buffer: GPUBuffer): number {
+    return this.ids.get(buffer) ?? -1;
   }
 
   release(buffer: GPUBuffer): void {
@@ -41,7 +55,17 @@ export class BufferPool {
     this.pooled += size;
     let bucket = this.free.get(size);
     if (bucket === undefined) this.free.set(size, (bucket = []));
-    bucket.push(buffer);
+    // keep the bucket sorted by descending id: binary search for the insertion point
+    const id = this.idOf(buffer);
+    let lo = 0;
+    let hi = bucket.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.idOf(bucket[mid]!) > id) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === bucket.length) bucket.push(buffer);
+    else bucket.splice(lo, 0, buffer);
   }
 
   /** Destroy every pooled (free) buffer, returning the memory to the driver. */

@@ -1,0 +1,130 @@
+/**
+ * What one trainer step costs the device, in figures that do not depend on the hardware: kernel
+ * launches, GPU dispatches and submits, bind groups, bytes alive at the peak (parameters, gradients
+ * and optimizer state included), host µs spent encoding per dispatch; and ms/step. The step is the
+ * trainer's own (`trainStep`: forward, backward, gradient clipping, AdamW) on the preset's model with
+ * its dropout, weight decay and clipping, on a fixed random batch.
+ *
+ *   npm run bench -- gpu-step                                   # shakespeare-char and gpt2-124m on the GPU
+ *   npm run bench -- gpu-step --preset shakespeare-char --batch 2 --steps 3
+ *   npm run bench -- gpu-step --preset gpt2-124m --batch 1 --device cpu     # the peak at 1 x 1024 tokens
+ *
+ * Defaults: on a hardware GPU the preset's batch and block; on a software adapter (lavapipe) batch
+ * 1 and the preset's block. `--block N` and `--vocab-size N` shrink the model's context and
+ * vocabulary (the counts per step do not change with them; bytes and time do).
+ */
+import { manualSeed, memoryStats, randint, resetPeakMemory, type Device } from '@llmts/tensor';
+import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
+import { AdamW } from '@llmts/nn';
+import { GPT, getPreset, makeConfig, trainStep } from '@llmts/gpt';
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function positive(args: string[], name: string): number | undefined {
+  const raw = option(args, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`gpu-step: --${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+/** The corpus a preset is made for: Tiny Shakespeare's 65 characters, or GPT-2's 50,257 tokens. */
+function defaultVocab(preset: string): number {
+  return preset.includes('char') ? 65 : 50257;
+}
+
+/** One row of the table: the per-step figures of one preset on one device. */
+export interface StepFigures {
+  preset: string;
+  device: string;
+  shape: string;
+  params: number;
+  'ms/step': number;
+  kernels: number;
+  dispatches: number;
+  submits: number;
+  bindGroups: number;
+  'host µs/dispatch': number;
+  'peak MiB': number;
+  'params+state MiB': number;
+  error?: string;
+}
+
+/** Measure `steps` trainer steps of one preset after `warmup` steps (pipelines compiled, pools filled). */
+export async function measureStep(name: string, device: Device, o: { batch?: number; block?: number; vocabSize?: number; steps: number; warmup: number }): Promise<StepFigures> {
+  const preset = getPreset(name);
+  const software = device === 'gpu' && (webgpuBackend()?.software ?? false);
+  const batch = o.batch ?? (device === 'gpu' && !software ? preset.train.batchSize : 1);
+  const config = makeConfig({ ...preset.model, ...(o.block !== undefined ? { blockSize: o.block } : {}), vocabSize: o.vocabSize ?? defaultVocab(name) });
+  const shape = `${batch}x${config.blockSize}, vocab ${config.vocabSize}`;
+  const backend = getBackend(device);
+  manualSeed(0);
+  let model: GPT | null = null;
+  let optimizer: AdamW | null = null;
+  const base = { preset: name, device: device === 'gpu' ? `gpu (${webgpuBackend()!.describe()})` : 'cpu', shape };
+  try {
+    model = new GPT(config, { device });
+    model.train();
+    const tc = preset.train;
+    optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
+    const x = randint(0, config.vocabSize, [batch, config.blockSize], { device });
+    const y = randint(0, config.vocabSize, [batch, config.blockSize], { device });
+    const step = async () => {
+      const loss = trainStep(model!, optimizer!, () => ({ x, y }), { gradClip: tc.gradClip });
+      await backend.sync();
+      loss.dispose();
+    };
+    for (let i = 0; i < o.warmup; i++) await step();
+    await backend.sync();
+    const paramsAndState = memoryStats(device).liveBytes;
+    resetPeakMemory(device);
+    backend.resetCounters();
+    const times: number[] = [];
+    for (let i = 0; i < o.steps; i++) {
+      const t0 = performance.now();
+      await step();
+      times.push(performance.now() - t0);
+    }
+    const c = backend.counters();
+    const peak = memoryStats(device).peakBytes;
+    times.sort((a, b) => a - b);
+    x.dispose();
+    y.dispose();
+    const per = (v: number) => Math.round(v / o.steps);
+    return {
+      ...base,
+      params: model.numParameters(),
+      'ms/step': +times[Math.floor(times.length / 2)]!.toFixed(1),
+      kernels: per(c.kernels),
+      dispatches: per(c.dispatches),
+      submits: per(c.submits),
+      bindGroups: per(c.bindGroups),
+      'host µs/dispatch': c.dispatches > 0 ? +((c.hostMs * 1000) / c.dispatches).toFixed(1) : 0,
+      'peak MiB': +(peak / 2 ** 20).toFixed(1),
+      'params+state MiB': +(paramsAndState / 2 ** 20).toFixed(1),
+    };
+  } catch (e) {
+    return { ...base, params: model?.numParameters() ?? 0, 'ms/step': NaN, kernels: 0, dispatches: 0, submits: 0, bindGroups: 0, 'host µs/dispatch': 0, 'peak MiB': 0, 'params+state MiB': 0, error: (e as Error).message.split('\n')[0]! };
+  } finally {
+    optimizer?.dispose();
+    model?.dispose();
+  }
+}
+
+export async function run(args: string[]) {
+  const device = (option(args, 'device') ?? 'gpu') as Device;
+  if (device !== 'gpu' && device !== 'cpu') throw new Error(`gpu-step: --device must be gpu or cpu, got '${device}'`);
+  if (device === 'gpu') await initWebGPU();
+  const software = device === 'gpu' && webgpuBackend()!.software;
+  const steps = positive(args, 'steps') ?? (software || device === 'cpu' ? 2 : 10);
+  const warmup = positive(args, 'warmup') ?? 2;
+  const rows: StepFigures[] = [];
+  for (const name of (option(args, 'preset') ?? 'shakespeare-char,gpt2-124m').split(',')) {
+    const o = { steps, warmup, ...(positive(args, 'batch') !== undefined ? { batch: positive(args, 'batch')! } : {}), ...(positive(args, 'block') !== undefined ? { block: positive(args, 'block')! } : {}), ...(positive(args, 'vocab-size') !== undefined ? { vocabSize: positive(args, 'vocab-size')! } : {}) };
+    rows.push(await measureStep(name, device, o));
+  }
+  return { rows: rows as unknown as Record<string, unknown>[], meta: { device, steps, warmup } };
+}

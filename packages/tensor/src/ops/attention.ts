@@ -1,0 +1,117 @@
+/**
+ * Scaled dot-product attention as one differentiable op (PyTorch's
+ * `F.scaled_dot_product_attention`): softmax(q·kᵀ·scale, causally masked) with dropout, times v.
+ * Nothing of size Tq × Tk is kept for backward.
+ *
+ * GPU: fused kernels (backend/webgpu/attention.ts): one dispatch forward, two backward, the
+ * weights recomputed from the saved per-row log-sum-exp. CPU: the weights are computed with the
+ * WebAssembly matmul and softmax kernels, used, and freed; backward recomputes them. Both apply
+ * the same dropout draw as `dropout` on the (B, H, Tq, Tk) weights.
+ */
+import { isFloat, type DType } from '../dtype.ts';
+import type { Kernel } from '../backend/types.ts';
+import { fmt } from '../shape.ts';
+import { noGrad } from '../autograd/mode.ts';
+import { tidy } from '../memory.ts';
+import { record } from '../autograd/tape.ts';
+import { attentionBackward, attentionForward, type AttentionShape } from '../backend/webgpu/attention.ts';
+import { nextDrawKey } from '../random.ts';
+import type { Tensor } from '../tensor.ts';
+import { runKernel, sameDevice } from './apply.ts';
+import { applyDropoutDraw } from './dropout.ts';
+import { softmaxLast } from './softmax.ts';
+
+/** Options of `scaledDotProductAttention`. */
+export interface AttentionOptions {
+  /** Query i sees keys j <= i + (Tk - Tq): the queries are the last Tq positions (default true). */
+  causal?: boolean;
+  /** Multiplies q·k (default 1/√D). */
+  scale?: number;
+  /** Dropout probability on the attention weights (default 0; pass 0 outside training). */
+  dropout?: number;
+}
+
+interface Attrs {
+  shape: AttentionShape;
+  dtype: DType;
+}
+
+const forwardKernel: Kernel<Attrs> = {
+  name: 'attention',
+  cpu: () => { throw new Error('attention: the CPU composes it from matmul and softmax kernels'); },
+  gpu: (ctx, inputs, _outs, { shape, dtype }) => attentionForward(ctx, inputs, dtype, shape),
+};
+
+const backwardKernel: Kernel<Attrs> = {
+  name: 'attentionBackward',
+  cpu: () => { throw new Error('attentionBackward: the CPU composes it from matmul and softmax kernels'); },
+  gpu: (ctx, inputs, _outs, { shape, dtype }) => attentionBackward(ctx, inputs, dtype, shape),
+};
+
+/** The attention weights (B, H, Tq, Tk) after the mask, softmax and dropout, and before dropout. */
+function weights(q: Tensor, k: Tensor, s: AttentionShape, causal: boolean): { att: Tensor; dropped: Tensor } {
+  const scores = q.matmul(k.transpose(-2, -1)).mul(s.scale);
+  const att = softmaxLast(scores, causal ? { offset: s.offset } : undefined);
+  return { att, dropped: s.p > 0 ? applyDropoutDraw(att, s.key, s.p) : att };
+}
+
+/**
+ * softmax(q·kᵀ·scale) v over the last two dims of (B, H, T, D) tensors (or (N, T, D)), with a causal
+ * mask and dropout on the weights as options; gradients flow to q, k and v. The result is
+ * (B, H, Tq, D); on the GPU it is a view of a (B, Tq, H, D) tensor, so `.transpose(1, 2)` to
+ * re-assemble heads costs no copy.
+ * @example const y = scaledDotProductAttention(q, k, v, { causal: true, dropout: training ? 0.1 : 0 });
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const device = sameDevice('scaledDotProductAttention', [q, k, v]);
+  if (q.ndim === 3 && k.ndim === 3 && v.ndim === 3) {
+    return scaledDotProductAttention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1), options).squeeze(1);
+  }
+  const shapes = `q ${fmt(q.shape)}, k ${fmt(k.shape)}, v ${fmt(v.shape)}`;
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) throw new Error(`scaledDotProductAttention: expected (B, H, T, D) tensors (or (N, T, D)), got ${shapes}`);
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const Tk = k.shape[2]!;
+  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== D || v.shape[0] !== B || v.shape[1] !== H || v.shape[2] !== Tk || v.shape[3] !== D) {
+    throw new Error(`scaledDotProductAttention: k and v must be (B, H, Tk, D) with q's B, H and D, got ${shapes}`);
+  }
+  if (q.dtype !== k.dtype || q.dtype !== v.dtype || !isFloat(q.dtype)) throw new Error(`scaledDotProductAttention: q, k and v must share one floating-point dtype, got ${q.dtype}, ${k.dtype}, ${v.dtype}`);
+  const causal = options.causal ?? true;
+  if (causal && Tk < Tq) throw new Error(`scaledDotProductAttention: a causal mask needs at least as many keys as queries (the queries are the last Tq positions), got ${shapes}`);
+  if (Tk === 0 || D === 0) throw new Error(`scaledDotProductAttention: needs at least one key and one feature, got ${shapes}`);
+  const p = options.dropout ?? 0;
+  if (!(p >= 0 && p < 1)) throw new Error(`scaledDotProductAttention: dropout must be in [0, 1), got ${p}`);
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  if (!Number.isFinite(scale)) throw new Error(`scaledDotProductAttention: scale must be finite, got ${scale}`);
+  const s: AttentionShape = { B, H, Tq, Tk, D, offset: causal ? Tk - Tq : Tk, scale, p, key: p > 0 ? nextDrawKey() : 0 };
+  if (B * H * Tq === 0) return noGrad(() => q.mul(0));
+  return device === 'gpu' ? attentionGpu(q, k, v, s) : attentionCpu(q, k, v, s, causal);
+}
+
+function attentionGpu(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): Tensor {
+  if (s.B * s.H > 65535) throw new Error(`scaledDotProductAttention: B·H = ${s.B * s.H} exceeds the GPU's 65,535 workgroups per dimension`);
+  const attrs: Attrs = { shape: s, dtype: q.dtype };
+  const [o, lse] = runKernel(forwardKernel, [q, k, v], [{ shape: [s.B, s.Tq, s.H, s.D], dtype: q.dtype }, { shape: [s.B, s.H, s.Tq], dtype: 'float32' }], attrs);
+  const out = record(o!, 'attention', [q, k, v], (g) => {
+    const [dq, dk, dv] = runKernel(backwardKernel, [q, k, v, o!, lse!, g.transpose(1, 2)], [
+      { shape: [s.B, s.H, s.Tq, s.D], dtype: q.dtype },
+      { shape: [s.B, s.H, s.Tk, s.D], dtype: q.dtype },
+      { shape: [s.B, s.H, s.Tk, s.D], dtype: q.dtype },
+    ], attrs);
+    return [dq!, dk!, dv!];
+  });
+  if (!out.requiresGrad) lse!.dispose();
+  return out.transpose(1, 2);
+}
+
+function attentionCpu(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, causal: boolean): Tensor {
+  const out = noGrad(() => tidy(() => weights(q, k, s, causal).dropped.matmul(v)));
+  return record(out, 'attention', [q, k, v], (g, needs) => noGrad(() => {
+    const { att, dropped } = weights(q, k, s, causal);
+    const dv = needs[2] ? dropped.transpose(-2, -1).matmul(g) : null;
+    let dAtt = g.matmul(v.transpose(-2, -1));
+    if (s.p > 0) dAtt = applyDropoutDraw(dAtt, s.key, s.p);
+    // softmax backward: att ⊙ (dAtt − Σⱼ dAtt ⊙ att)
+    const dScores = att.mul(dAtt.sub(dAtt.mul(att).sum(-1, true))).mul(s.scale);
+    return [needs[0] ? dScores.matmul(k) : null, needs[1] ? dScores.transpose(-2, -1).matmul(q) : null, dv];
+  }));
+}

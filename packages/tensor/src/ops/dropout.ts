@@ -1,0 +1,60 @@
+/**
+ * Dropout as one kernel: element i is kept when the i-th uniform of a counter-based draw is at
+ * least p, then scaled by 1/(1-p). Backward runs the same kernel on the gradient with the same
+ * draw, so nothing is stored for it (PyTorch keeps a mask). Values are exactly those of
+ * `where(rand(shape).ge(p), x.mul(1 / (1 - p)), 0)` with the same draw.
+ */
+import { isFloat } from '../dtype.ts';
+import type { Kernel } from '../backend/types.ts';
+import { contiguousStrides, isContiguous } from '../shape.ts';
+import { RowWalker } from '../backend/cpu/strided.ts';
+import { elementwise, f32bits } from '../backend/webgpu/codegen.ts';
+import { record } from '../autograd/tape.ts';
+import { nextDrawKey, uniformAt } from '../random.ts';
+import type { Tensor } from '../tensor.ts';
+import { runKernel } from './apply.ts';
+
+interface DropoutAttrs {
+  key: number;
+  p: number;
+  scale: number;
+}
+
+export const dropoutKernel: Kernel<DropoutAttrs> = {
+  name: 'dropout',
+  cpu: (outs, [x], { key, p, scale }) => {
+    const out = outs[0]!;
+    const pf = Math.fround(p), sf = Math.fround(scale);
+    const xd = x!.data;
+    if (isContiguous(x!.shape, x!.strides)) {
+      const o = x!.offset;
+      for (let i = 0; i < out.length; i++) out[i] = uniformAt(key, i) >= pf ? xd[o + i]! * sf : 0;
+      return;
+    }
+    const it = new RowWalker(x!.shape, [contiguousStrides(x!.shape), x!.strides], [0, x!.offset]);
+    const so = it.steps[0]!, sx = it.steps[1]!;
+    for (let r = 0; r < it.rows; r++, it.advance()) {
+      let o = it.offsets[0]!, i = it.offsets[1]!;
+      for (let j = 0; j < it.inner; j++, o += so, i += sx) out[o] = uniformAt(key, o) >= pf ? xd[i]! * sf : 0;
+    }
+  },
+  gpu: (ctx, [x], [out], { key, p, scale }) =>
+    elementwise(ctx, [x!], out!, ([a], at) => `select(0.0, ${a} * pf(${at + 1}u), f32(hash2(P[${at}u], i) >> 8u) / 16777216.0 >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p)]),
+};
+
+/** Apply the draw `key` to x (forward) or to a gradient (backward). */
+function applyDraw(x: Tensor, attrs: DropoutAttrs): Tensor {
+  const [out] = runKernel(dropoutKernel, [x], [{ shape: x.shape, dtype: x.dtype }], attrs);
+  return record(out!, 'dropout', [x], (g) => [applyDraw(g, attrs)]);
+}
+
+/** Dropout of a floating-point tensor in training, 0 < p < 1 (the caller handles the rest). */
+export function fusedDropout(x: Tensor, p: number): Tensor {
+  if (!isFloat(x.dtype)) throw new Error(`dropout: expected a floating-point tensor, got ${x.dtype}`);
+  return applyDraw(x, { key: nextDrawKey(), p, scale: 1 / (1 - p) });
+}
+
+/** Apply the dropout draw `key` with probability p (0 < p < 1): how fused attention's weights are dropped. */
+export function applyDropoutDraw(x: Tensor, key: number, p: number): Tensor {
+  return applyDraw(x, { key, p, scale: 1 / (1 - p) });
+}
