@@ -32,6 +32,16 @@ const ARENA_BYTES = 1 << 20;
 /** Checks that can be in flight between two reads; later ones share the last slot. */
 const ERROR_SLOTS = 1024;
 const FLUSH_EVERY = 256;
+interface PipelineEntry {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  id: number;
+  code: string;
+  /** Bit b set when binding b is written. */
+  kinds: number;
+  bindings: number;
+}
+
 /** Distinct number constants kept on the device (a few dozen in practice). */
 const MAX_CONSTANTS = 4096;
 /** Bind groups kept for reuse before the cache starts over. */
@@ -50,7 +60,10 @@ export class WebGPUBackend implements Backend {
   readonly software: boolean;
   private readonly pool: BufferPool;
   private readonly readPool: BufferPool;
-  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }>();
+  /** Compiled pipelines by a fingerprint of their source (see pipelineFor). */
+  private readonly pipelines = new Map<number, PipelineEntry[]>();
+  private pipelineCount = 0;
+  private readonly dynamicOffset = new Uint32Array(1);
   /**
    * Bind groups by pipeline layout and buffers: a training loop binds the same pooled buffers step
    * after step, so most dispatches reuse one (the params come in through a dynamic offset).
@@ -147,7 +160,7 @@ export class WebGPUBackend implements Backend {
 
   memoryStats() {
     const stats = this.pool.stats();
-    return { ...stats, liveBytes: stats.liveBytes - this.constantBytes, peakBytes: stats.peakBytes - this.constantBytes, pipelines: this.pipelines.size };
+    return { ...stats, liveBytes: stats.liveBytes - this.constantBytes, peakBytes: stats.peakBytes - this.constantBytes, pipelines: this.pipelineCount };
   }
 
   resetPeak(): void {
@@ -314,22 +327,7 @@ export class WebGPUBackend implements Backend {
   }
 
   private dispatch(name: string, d: GpuDispatch, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): void {
-    const kinds = d.bindings.map((b) => ('input' in b ? 'r' : 'w')).join('');
-    const pipelineKey = `${kinds}\n${d.code}`;
-    let entry = this.pipelines.get(pipelineKey);
-    if (entry === undefined) {
-      const layout = this.gpu.createBindGroupLayout({
-        entries: [
-          ...d.bindings.map((b, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: ('input' in b ? 'read-only-storage' : 'storage') as GPUBufferBindingType } })),
-          { binding: d.bindings.length, visibility: 4, buffer: { type: 'read-only-storage' as GPUBufferBindingType, hasDynamicOffset: true } },
-        ],
-      });
-      const module = this.gpu.createShaderModule({ code: d.code, label: name });
-      const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label: name });
-      entry = { pipeline, layout, id: this.pipelines.size };
-      this.pipelines.set(pipelineKey, entry);
-      this.work.pipelines++;
-    }
+    const entry = this.pipelineFor(name, d);
     const words = Math.max(1, d.params.length);
     let at = Math.ceil(this.arenaUsed / (this.offsetAlign / 4)) * (this.offsetAlign / 4);
     if ((at + words) * 4 > ARENA_BYTES) {
@@ -371,10 +369,41 @@ export class WebGPUBackend implements Backend {
     if (x === 0) return;
     const pass = this.computePass();
     pass.setPipeline(entry.pipeline);
-    pass.setBindGroup(0, bindGroup, [at * 4]);
+    this.dynamicOffset[0] = at * 4;
+    pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(x, y, z);
     this.work.dispatches++;
     if (++this.pending >= FLUSH_EVERY) this.flush();
+  }
+
+  /**
+   * The pipeline of a dispatch's WGSL. Kernels rebuild their source on every call, so hashing the
+   * whole string (kilobytes) for a map key would cost more than the rest of the dispatch: the
+   * lookup hashes its length, binding kinds and 32 characters spread over it, then compares the
+   * candidates' full text (a memcmp).
+   */
+  private pipelineFor(name: string, d: GpuDispatch): PipelineEntry {
+    const code = d.code;
+    const n = code.length;
+    let kinds = 0;
+    for (let b = 0; b < d.bindings.length; b++) if (!('input' in d.bindings[b]!)) kinds |= 1 << b;
+    let h = (n * 31 + kinds) | 0;
+    for (let k = 0; k < 32; k++) h = (Math.imul(h, 16777619) ^ code.charCodeAt(Math.floor((k * n) / 32))) | 0;
+    let bucket = this.pipelines.get(h);
+    if (bucket === undefined) this.pipelines.set(h, (bucket = []));
+    for (const e of bucket) if (e.kinds === kinds && e.bindings === d.bindings.length && e.code === code) return e;
+    const layout = this.gpu.createBindGroupLayout({
+      entries: [
+        ...d.bindings.map((b, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: ('input' in b ? 'read-only-storage' : 'storage') as GPUBufferBindingType } })),
+        { binding: d.bindings.length, visibility: 4, buffer: { type: 'read-only-storage' as GPUBufferBindingType, hasDynamicOffset: true } },
+      ],
+    });
+    const module = this.gpu.createShaderModule({ code, label: name });
+    const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label: name });
+    const entry: PipelineEntry = { pipeline, layout, id: this.pipelineCount++, code, kinds, bindings: d.bindings.length };
+    bucket.push(entry);
+    this.work.pipelines++;
+    return entry;
   }
 
   private grid(w: GpuDispatch['workgroups']): [number, number, number] {

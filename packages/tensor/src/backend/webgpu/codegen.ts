@@ -194,6 +194,9 @@ export function f32bits(v: number): number {
   return new Uint32Array(f.buffer)[0]!;
 }
 
+/** Elementwise kernel sources by specialisation (expression, dtypes, rank, strided inputs). */
+const elementwiseSources = new Map<string, string>();
+
 /**
  * An elementwise kernel: inputs are views already broadcast to `out.shape`; `expr` maps their
  * compute-type values (named a0, a1, …) to the output's compute-type value; `extra` words follow the
@@ -219,11 +222,19 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
   });
   const extraAt = params.length;
   params.push(...extra);
-  const bindings: BindingDecl[] = [...inputs.map((v, k) => ({ name: `in${k}`, dtype: v.dtype })), { name: 'out', dtype: out.dtype, write: true }];
-  const code = `${header(bindings)}
+  const value = expr(inputs.map((_, k) => `a${k}`), extraAt);
+  // the same specialisation gives the same source string object, which the backend finds at once
+  const spec = `${value}|${out.dtype}|${rank}|${inputs.map((v, k) => `${v.dtype}${loads[k]!.includes('strided') ? 's' : 'c'}`).join(',')}`;
+  let code = elementwiseSources.get(spec);
+  if (code === undefined) {
+    const bindings: BindingDecl[] = [...inputs.map((v, k) => ({ name: `in${k}`, dtype: v.dtype })), { name: 'out', dtype: out.dtype, write: true }];
+    code = `${header(bindings)}
 ${entry(`  if (i >= P[0]) { return; }
 ${loads.join('\n')}
-  out[i] = ${store(out.dtype, expr(inputs.map((_, k) => `a${k}`), extraAt))};`)}`;
+  out[i] = ${store(out.dtype, value)};`)}`;
+    if (elementwiseSources.size >= 4096) elementwiseSources.clear();
+    elementwiseSources.set(spec, code);
+  }
   const refs: GpuBindingRef[] = [...inputs.map((_, k) => ({ input: k })), { output: 0 }];
   ctx.dispatch({ code, bindings: refs, params, workgroups: { threads: n, size: 256 } });
 }
