@@ -1,5 +1,5 @@
 import { type Tensor } from '@llmts/tensor';
-import { adamUpdate_ } from '@llmts/tensor/internal';
+import { adamUpdateMany_, type AdamItem } from '@llmts/tensor/internal';
 import { Optimizer, type ParamsArg } from './optimizer.ts';
 
 export interface AdamOptions {
@@ -19,11 +19,23 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     super(params, o);
   }
 
+  /** Every parameter with a gradient in one multi-tensor update (a few GPU dispatches for all of them). */
+  override step(): void {
+    this.stepCount++;
+    const items: AdamItem[] = [];
+    for (const g of this.paramGroups) for (const p of g.params) if (p.grad !== null) items.push(this.item(p, p.grad, g.options));
+    adamUpdateMany_(items);
+  }
+
   protected update(p: Tensor, grad: Tensor, o: AdamOptions): void {
-    const m = this.stateOf(p, 'expAvg');
-    const v = this.stateOf(p, 'expAvgSq');
+    adamUpdateMany_([this.item(p, grad, o)]);
+  }
+
+  private item(p: Tensor, grad: Tensor, o: AdamOptions): AdamItem {
+    const expAvg = this.stateOf(p, 'expAvg');
+    const expAvgSq = this.stateOf(p, 'expAvgSq');
     const step = this.advance(p);
-    adamUpdate_(p, grad, m, v, { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, step, decoupled: this.decoupled });
+    return { param: p, grad, expAvg, expAvgSq, hyper: { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, step, decoupled: this.decoupled } };
   }
 }
 

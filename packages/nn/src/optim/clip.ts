@@ -1,4 +1,5 @@
-import { noGrad, stack, tidy, keep, type Tensor } from '@llmts/tensor';
+import { noGrad, keep, type Tensor } from '@llmts/tensor';
+import { clipGradNorm_ } from '@llmts/tensor/internal';
 
 /**
  * Scale all gradients so their global L2 norm is at most `maxNorm` (PyTorch's
@@ -8,21 +9,25 @@ import { noGrad, stack, tidy, keep, type Tensor } from '@llmts/tensor';
  */
 export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, options: { eps?: number } = {}): Tensor {
   const eps = options.eps ?? 1e-6;
-  const params = [...parameters].filter((p) => p.grad !== null);
+  const params = [...new Set(parameters)].filter((p) => p.grad !== null);
   if (params.length === 0) throw new Error('clipGradNorm: no parameter has a gradient');
   return noGrad(() => {
-    const [total, coef] = tidy(() => {
-      const squares = params.map((p) => p.grad!.mul(p.grad!).sum());
-      const t = stack(squares).sum().sqrt();
-      const c = t.add(eps).reciprocal().mul(maxNorm).clamp(null, 1);
-      return [t, c];
-    });
+    // the multi-tensor kernel scales in place: a gradient that is a view, or shares its memory
+    // with another, is first copied into memory of its own
+    const owners = new Set<unknown>();
+    const handles = new Set<Tensor>();
     for (const p of params) {
-      const scaled = keep(p.grad!.mul(coef));
-      p.grad!.dispose();
-      p.grad = scaled;
+      const g = p.grad!;
+      const own = g.dtype !== p.dtype
+        ? g.to(p.dtype) // an integer gradient set by hand: scaled as floats, like PyTorch's multiply would
+        : g.offset !== 0 || g.numel() !== g.storage.length || !g.isContiguous() || owners.has(g.storage) ? g.clone() : g;
+      if (own !== g) {
+        if (!handles.has(g)) g.dispose(); // the same handle may still be an earlier parameter's gradient
+        p.grad = keep(own);
+      }
+      handles.add(g);
+      owners.add(p.grad!.storage);
     }
-    coef.dispose();
-    return total;
+    return clipGradNorm_(params.map((p) => p.grad!), maxNorm, eps);
   });
 }

@@ -74,6 +74,8 @@ export interface GpuCaps {
   f16: boolean;
   subgroups: boolean;
   maxWorkgroupStorage: number;
+  /** Storage buffers one dispatch may bind (the params buffer is one of them). */
+  maxStorageBuffers: number;
 }
 
 /** The GPU backend's side of a kernel: it issues dispatches through this context. */
@@ -110,6 +112,8 @@ export interface Kernel<A = unknown> {
 /** The narrow interface every backend implements. */
 export interface Backend {
   readonly device: Device;
+  /** What the GPU offers kernels (absent on the CPU). */
+  readonly caps?: GpuCaps;
   /** A zero-filled storage. */
   alloc(dtype: DType, length: number): Storage;
   upload(dtype: DType, data: TypedArray): Storage;

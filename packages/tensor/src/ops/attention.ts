@@ -93,11 +93,11 @@ function attentionGpu(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): Tenso
   const [o, lse] = runKernel(forwardKernel, [q, k, v], [{ shape: [s.B, s.Tq, s.H, s.D], dtype: q.dtype }, { shape: [s.B, s.H, s.Tq], dtype: 'float32' }], attrs);
   const out = record(o!, 'attention', [q, k, v], (g) => {
     const [dq, dk, dv] = runKernel(backwardKernel, [q, k, v, o!, lse!, g.transpose(1, 2)], [
-      { shape: [s.B, s.H, s.Tq, s.D], dtype: q.dtype },
-      { shape: [s.B, s.H, s.Tk, s.D], dtype: q.dtype },
-      { shape: [s.B, s.H, s.Tk, s.D], dtype: q.dtype },
+      { shape: [s.B, s.Tq, s.H, s.D], dtype: q.dtype },
+      { shape: [s.B, s.Tk, s.H, s.D], dtype: q.dtype },
+      { shape: [s.B, s.Tk, s.H, s.D], dtype: q.dtype },
     ], attrs);
-    return [dq!, dk!, dv!];
+    return [dq!.transpose(1, 2), dk!.transpose(1, 2), dv!.transpose(1, 2)];
   });
   if (!out.requiresGrad) lse!.dispose();
   return out.transpose(1, 2);

@@ -106,8 +106,11 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   const av = broadcastView(a, [...batch, M, K]);
   const bv = broadcastView(b, [...batch, K, N]);
   const [out] = runKernel(matmulKernel, [av, bv], [{ shape: [...batch, M, N], dtype: a.dtype }], { batch, M, N, K });
+  // b stored transposed (a Linear's Wᵀ): its gradient is computed in W's layout, (gᵀa)ᵀ, so the
+  // weight's gradient comes out contiguous instead of as a transposed view
+  const bTransposed = a.ndim === 2 && b.ndim === 2 && b.strides[0] === 1 && b.shape[0]! > 1 && b.shape[1]! > 1;
   return record(out!, 'matmul', [a, b], (g, needs) => [
     needs[0] ? matmul(g, b.transpose(-2, -1)) : null,
-    needs[1] ? matmul(a.transpose(-2, -1), g) : null,
+    needs[1] ? (bTransposed ? matmul(g.transpose(-2, -1), a).transpose(-2, -1) : matmul(a.transpose(-2, -1), g)) : null,
   ]);
 }

@@ -71,7 +71,7 @@ ${entry(`  if (i >= P[0]) { return; }
   },
 };
 
-function checkParam(op: string, p: Tensor, others: Tensor[]): void {
+export function checkParam(op: string, p: Tensor, others: Tensor[]): void {
   sameDevice(op, [p, ...others]);
   for (const t of [p, ...others]) {
     if (!isContiguous(t.shape, t.strides) || t.offset !== 0 || t.numel() !== t.storage.length) {

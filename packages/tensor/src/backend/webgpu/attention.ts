@@ -133,7 +133,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
 
 /**
  * Backward: inputs q, k, v, o (B, Tq, H, D) contiguous, lse (B, H, Tq), g (the gradient of o as a
- * (B, H, Tq, D) view); outputs dq (B, H, Tq, D), dk and dv (B, H, Tk, D), contiguous.
+ * (B, H, Tq, D) view); outputs dq (B, Tq, H, D), dk and dv (B, Tk, H, D), contiguous: the layout
+ * of the projection the heads were split from, so their gradients flow back without copies.
  */
 export function attentionBackward(ctx: GpuKernelContext, [q, k, v, o, lse, g]: readonly View[], dtype: DType, s: AttentionShape): void {
   const D = s.D;
@@ -205,7 +206,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
     workgroupBarrier();
   }
   if (live) {
-    let base = (bh * Tq + i) * D;
+    let base = ((b * Tq + i) * P[1] + h) * D;
     for (var d = 0u; d < D; d++) { dq[base + d] = ${store(dtype, 'acc[d] * scale')}; }
   }
 }`;
@@ -283,7 +284,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
     workgroupBarrier();
   }
   if (live) {
-    let base = (bh * Tk + j) * D;
+    let base = ((b * Tk + j) * P[1] + h) * D;
     for (var d = 0u; d < D; d++) { dk[base + d] = ${store(dtype, 'dka[d]')}; dv[base + d] = ${store(dtype, 'dva[d]')}; }
   }
 }`;

@@ -98,7 +98,7 @@ export class WebGPUBackend implements Backend {
     this.info = opened.adapterInfo;
     this.software = opened.software;
     const l = this.gpu.limits;
-    this.caps = { f16: opened.features.f16, subgroups: opened.features.subgroups, maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize };
+    this.caps = { f16: opened.features.f16, subgroups: opened.features.subgroups, maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize, maxStorageBuffers: l.maxStorageBuffersPerShaderStage };
     this.maxBinding = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
     this.offsetAlign = l.minStorageBufferOffsetAlignment;
     this.pool = new BufferPool(this.gpu, STORAGE_USAGE);
