@@ -54,12 +54,12 @@ export interface StepFigures {
 }
 
 /** Measure `steps` trainer steps of one preset after `warmup` steps (pipelines compiled, pools filled). */
-export async function measureStep(name: string, device: Device, o: { batch?: number; block?: number; vocabSize?: number; steps: number; warmup: number }): Promise<StepFigures> {
+export async function measureStep(name: string, device: Device, o: { batch?: number; block?: number; vocabSize?: number; nLayer?: number; steps: number; warmup: number }): Promise<StepFigures> {
   const preset = getPreset(name);
   const software = device === 'gpu' && (webgpuBackend()?.software ?? false);
   const batch = o.batch ?? (device === 'gpu' && !software ? preset.train.batchSize : 1);
-  const config = makeConfig({ ...preset.model, ...(o.block !== undefined ? { blockSize: o.block } : {}), vocabSize: o.vocabSize ?? defaultVocab(name) });
-  const shape = `${batch}x${config.blockSize}, vocab ${config.vocabSize}`;
+  const config = makeConfig({ ...preset.model, ...(o.block !== undefined ? { blockSize: o.block } : {}), ...(o.nLayer !== undefined ? { nLayer: o.nLayer } : {}), vocabSize: o.vocabSize ?? defaultVocab(name) });
+  const shape = `${batch}x${config.blockSize}, vocab ${config.vocabSize}${o.nLayer !== undefined ? `, ${config.nLayer} layers` : ''}`;
   const backend = getBackend(device);
   manualSeed(0);
   let model: GPT | null = null;

@@ -8,6 +8,8 @@
  *   npm run bench -- train-step        GPT training step ms, ours next to PyTorch (--peer python3)
  *   npm run bench -- quantize          int8/int4 against float32: memory, logit deviation, perplexity, tokens/s
  *   npm run bench -- gpu-step          per trainer step: dispatches, submits, peak bytes, host µs per dispatch, ms
+ *   npm run bench -- generate          tokens/s with and without the KV cache, kernels and dispatches per token, PyTorch CPU beside
+ *   npm run bench -- gpu-evidence      on a borrowed GPU: matmul TFLOP/s, train step ms, generation tok/s, PyTorch CUDA beside, one JSON
  *   npm run bench -- serve             the HTTP server under 16 concurrent clients: p50/p95 latency, tokens/s, errors
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -21,6 +23,8 @@ const benches: Record<string, () => Promise<{ rows: Record<string, unknown>[]; m
   'train-step': async () => (await import('./train-step.ts')).run(process.argv.slice(3)),
   quantize: async () => (await import('./quantize.ts')).run(process.argv.slice(3)),
   'gpu-step': async () => (await import('./gpu-step.ts')).run(process.argv.slice(3)),
+  generate: async () => (await import('./generate.ts')).run(process.argv.slice(3)),
+  'gpu-evidence': async () => (await import('./gpu-evidence.ts')).run(process.argv.slice(3)),
   serve: async () => (await import('./serve.ts')).run(process.argv.slice(3)),
 };
 
