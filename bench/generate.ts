@@ -88,7 +88,7 @@ export async function run(args: string[]) {
     for (const device of devices) {
       manualSeed(0);
       const model = checkpoint
-        ? (await loadGPT(checkpoint, { device })).model
+        ? loadGPT(checkpoint, { device }).model
         : new GPT(makeConfig({ ...getPreset(name).model, dropout: 0, vocabSize: name.includes('char') ? 65 : 50257 }), { device });
       model.eval();
       const inContext = model.config.blockSize - 1;
