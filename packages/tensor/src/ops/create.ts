@@ -204,10 +204,30 @@ export function arange(start: number, end?: number, step?: number | TensorOption
   if (s === 0 || !Number.isFinite(s)) throw new Error(`arange: step must be a non-zero finite number, got ${s}`);
   const n = Math.max(0, Math.ceil((end - start) / s));
   const allInt = [start, end, s].every(Number.isInteger);
+  const dtype = options.dtype ?? (allInt ? 'int32' : 'float32');
+  if (dtype === 'int32' && allInt && deviceOf(options) === 'gpu' && Math.abs(start) + n * Math.abs(s) < 2 ** 31) {
+    // positions on the GPU come from a kernel, not an upload (which would end the compute pass)
+    const [t] = runKernel(arangeKernel, [], [{ shape: [n], dtype }], { start, step: s }, 'gpu');
+    return finish(t!, options);
+  }
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = start + i * s;
-  return fromArray(values, [n], { ...options, dtype: options.dtype ?? (allInt ? 'int32' : 'float32') });
+  return fromArray(values, [n], { ...options, dtype });
 }
+
+/** int32 start + i·step on the GPU (the CPU never runs it: arange fills host memory there). */
+const arangeKernel: Kernel<{ start: number; step: number }> = {
+  name: 'arange',
+  cpu: (outs, _inputs, { start, step }) => { const o = outs[0]!; for (let i = 0; i < o.length; i++) o[i] = start + i * step; },
+  gpu: (ctx, _inputs, [out], { start, step }) => {
+    const n = numel(out!.shape);
+    if (n === 0) return;
+    const code = `${header([{ name: 'out', dtype: 'int32', write: true }])}
+${entry(`  if (i >= P[0]) { return; }
+  out[i] = bitcast<i32>(P[1]) + i32(i) * bitcast<i32>(P[2]);`)}`;
+    ctx.dispatch({ code, bindings: [{ output: 0 }], params: [n, start >>> 0, step >>> 0], workgroups: { threads: n, size: 256 } });
+  },
+};
 
 /** `steps` values from start to end inclusive. @example linspace(0, 1, 5) */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
