@@ -138,3 +138,30 @@ describe('gradient accumulation', () => {
     expect(four).toBeLessThan(one * 1.15);
   });
 });
+
+describe.each(testDevices())('gradients that meet are added in place [%s]', (device: Device) => {
+  it('a weight used twice (a tied embedding and head) needs no third gradient-sized buffer in backward, and its .grad accumulates in place', async () => {
+    manualSeed(2);
+    const w = tensor(Array.from({ length: 1000 * 1000 }, (_, i) => Math.sin(i)), { shape: [1000, 1000], device, requiresGrad: true });
+    const a = tensor(Array.from({ length: 1000 }, (_, i) => Math.cos(i)), { shape: [1, 1000], device });
+    const gradBytes = 4 * 1000 * 1000;
+    const loss = () => tidy(() => a.matmul(w).sum().add(a.matmul(w.T).sum()));
+    const l1 = loss();
+    const base = liveBytes(device);
+    resetPeakMemory(device);
+    tidy(() => l1.backward());
+    // the two gradients of w (4 MB each) are summed into the first: two buffers at most, never three
+    expect(memoryStats(device).peakBytes - base).toBeLessThan(2 * gradBytes + 2 ** 20);
+    const first = [...await w.grad!.data()];
+    const l2 = loss();
+    const before = liveBytes(device);
+    tidy(() => l2.backward());
+    expect(liveBytes(device)).toBeLessThanOrEqual(before); // the second backward added into .grad
+    const second = [...await w.grad!.data()];
+    expect(second[12345]).toBeCloseTo(2 * first[12345]!, 3);
+    expect(first[1000 * 3 + 7]).toBeCloseTo(Math.cos(3) + Math.cos(7), 4); // d/dw[3][7] = a[3] + a[7]
+    l1.dispose();
+    l2.dispose();
+    w.grad!.dispose();
+  });
+});

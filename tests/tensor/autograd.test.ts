@@ -149,3 +149,29 @@ describe('memory', () => {
     expect(v.storage.freed).toBe(true);
   });
 });
+
+describe('backward with releaseIntermediates', () => {
+  it('disposes the graph\'s intermediates as it passes them, keeps the root and leaves, and gives the same gradients', async () => {
+    const run = (release: boolean) => {
+      const x = tensor(Array.from({ length: 250_000 }, (_, i) => Math.sin(i) / 2), { shape: [500, 500], requiresGrad: true });
+      const w = tensor(Array.from({ length: 250_000 }, (_, i) => Math.cos(i) / 50), { shape: [500, 500], requiresGrad: true });
+      const base = liveBytes('cpu');
+      const hidden: Tensor[] = [];
+      let h = x;
+      for (let k = 0; k < 6; k++) hidden.push((h = h.matmul(w).tanh()));
+      const loss = h.square().mean();
+      loss.backward(undefined, { releaseIntermediates: release });
+      const kept = liveBytes('cpu') - base;
+      return { x, w, loss, hidden, kept };
+    };
+    const plain = run(false), freed = run(true);
+    expect(freed.hidden.every((t) => t.isDisposed)).toBe(true);
+    expect(freed.loss.isDisposed).toBe(false);
+    expect(await freed.loss.item()).toBe(await plain.loss.item());
+    expect([...await freed.w.grad!.data()]).toEqual([...await plain.w.grad!.data()]);
+    expect([...await freed.x.grad!.data()]).toEqual([...await plain.x.grad!.data()]);
+    // left alive: the loss and the two gradients (1 MB each), not the 12 hidden activations
+    expect(freed.kept).toBeLessThan(2 * 1e6 + 65536);
+    expect(plain.kept).toBeGreaterThan(12 * 1e6);
+  });
+});

@@ -13,6 +13,7 @@ import * as mv from './ops/movement.ts';
 import * as idx from './ops/indexing.ts';
 import * as comp from './ops/composite.ts';
 import { matmul } from './ops/matmul.ts';
+import { accumulate_, canAccumulateInto } from './ops/accumulate.ts';
 import { toDevice, toAsync, ready, fullLike } from './ops/create.ts';
 import { cast } from './ops/unary.ts';
 import { nested } from './format.ts';
@@ -107,7 +108,10 @@ export class Tensor implements View {
   /** Add `g` into `.grad` (used by backward; takes ownership of `g`). */
   accumulateGrad(g: Tensor): void {
     if (this.grad === null) this.grad = keep(g);
-    else {
+    else if (!this.grad.requiresGrad && canAccumulateInto(this.grad, g)) {
+      accumulate_(this.grad, g); // in place, as PyTorch accumulates .grad
+      g.dispose();
+    } else {
       const sum = keep(this.grad.add(g));
       this.grad.dispose();
       g.dispose();

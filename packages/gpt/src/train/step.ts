@@ -29,8 +29,10 @@ export function trainStep(model: GPT, optimizer: Optimizer<{ lr: number }>, next
       const l = tidy(() => {
         const { x, y } = nextBatch();
         const loss = model.forward(x, y).loss!;
-        (micro === 1 ? loss : loss.div(micro)).backward();
-        return loss.detach();
+        const value = loss.detach(); // its own handle: backward may dispose `loss` itself
+        // activations are freed as backward passes them, as in PyTorch (only the loss is kept)
+        (micro === 1 ? loss : loss.div(micro)).backward(undefined, { releaseIntermediates: true });
+        return value;
       });
       total = noGrad(() => (total === null ? l : total.add(l)));
     }

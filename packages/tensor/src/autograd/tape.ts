@@ -3,6 +3,7 @@ import { isGradEnabled, enableGrad, noGrad } from './mode.ts';
 import { shapesEqual, fmt } from '../shape.ts';
 import { sumToShape } from './sum-to-shape.ts';
 import { tidy } from '../memory.ts';
+import { accumulate_, canAccumulateInto } from '../ops/accumulate.ts';
 
 /**
  * One recorded op: its inputs and the vector-Jacobian product that maps the output's gradient to
@@ -32,6 +33,13 @@ export interface BackwardOptions {
   retainGraph?: boolean;
   /** Record the backward pass itself (for higher-order gradients). */
   createGraph?: boolean;
+  /**
+   * Dispose each intermediate tensor of the graph (not the root, not leaves) as soon as backward
+   * has no more use for it, as PyTorch frees saved activations: for a training step that keeps
+   * only the loss, the activations do not all stay alive until the step's end. Tensors of the
+   * graph the caller still holds (logits, say) are disposed too.
+   */
+  releaseIntermediates?: boolean;
 }
 
 /** Nodes reachable from `root`, each once, inputs before the tensors that use them. */
@@ -126,7 +134,10 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
         const x = inputs[i]!;
         const prev = grads.get(x);
         if (prev === undefined) put(x, gi);
-        else {
+        else if (!keepIntermediates && canAccumulateInto(prev, gi)) {
+          accumulate_(prev, gi);
+          if (gi !== g && !held.has(gi) && gi.id >= firstOwnedId) gi.dispose();
+        } else {
           put(x, prev.add(gi));
           release(prev);
           if (gi !== g && !held.has(gi) && gi.id >= firstOwnedId && !keepIntermediates) gi.dispose();
@@ -136,6 +147,8 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
       if (!options.retainGraph) {
         node.vjp = null;
         node.inputs = null;
+        // every consumer of t came before it in this order, and its own vjp has run
+        if (options.releaseIntermediates && !keepIntermediates && t !== root) t.dispose();
       }
     }
   });

@@ -20,6 +20,7 @@ import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
 import { applyDropoutDraw } from './dropout.ts';
 import { softmaxLast } from './softmax.ts';
+import { cat } from './movement.ts';
 
 /** Options of `scaledDotProductAttention`. */
 export interface AttentionOptions {
@@ -48,11 +49,26 @@ const backwardKernel: Kernel<Attrs> = {
   gpu: (ctx, inputs, _outs, { shape, dtype }) => attentionBackward(ctx, inputs, dtype, shape),
 };
 
-/** The attention weights (B, H, Tq, Tk) after the mask, softmax and dropout, and before dropout. */
-function weights(q: Tensor, k: Tensor, s: AttentionShape, causal: boolean): { att: Tensor; dropped: Tensor } {
+/** The attention weights of a slice after the mask, softmax and dropout (element 0 is element `base` of the draw), and before dropout. */
+function weights(q: Tensor, k: Tensor, s: AttentionShape, causal: boolean, base: number): { att: Tensor; dropped: Tensor } {
   const scores = q.matmul(k.transpose(-2, -1)).mul(s.scale);
   const att = softmaxLast(scores, causal ? { offset: s.offset } : undefined);
-  return { att, dropped: s.p > 0 ? applyDropoutDraw(att, s.key, s.p) : att };
+  return { att, dropped: s.p > 0 ? applyDropoutDraw(att, s.key, s.p, base) : att };
+}
+
+/** Weights the CPU materialises at once: above this, batches and heads are taken in slices. */
+const CPU_WEIGHT_BYTES = 16 * 2 ** 20;
+
+interface Slice { b: number; h0: number; hc: number; base: number }
+
+/** (batch, head range) slices whose Tq × Tk weights fit CPU_WEIGHT_BYTES; null when all of them do. */
+function slices(s: AttentionShape): Slice[] | null {
+  const perHead = s.Tq * s.Tk * 4;
+  if (s.B * s.H * perHead <= CPU_WEIGHT_BYTES) return null;
+  const hc = Math.max(1, Math.floor(CPU_WEIGHT_BYTES / perHead));
+  const out: Slice[] = [];
+  for (let b = 0; b < s.B; b++) for (let h0 = 0; h0 < s.H; h0 += hc) out.push({ b, h0, hc: Math.min(hc, s.H - h0), base: (b * s.H + h0) * perHead / 4 });
+  return out;
 }
 
 /**
@@ -104,14 +120,38 @@ function attentionGpu(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): Tenso
 }
 
 function attentionCpu(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, causal: boolean): Tensor {
-  const out = noGrad(() => tidy(() => weights(q, k, s, causal).dropped.matmul(v)));
-  return record(out, 'attention', [q, k, v], (g, needs) => noGrad(() => {
-    const { att, dropped } = weights(q, k, s, causal);
-    const dv = needs[2] ? dropped.transpose(-2, -1).matmul(g) : null;
-    let dAtt = g.matmul(v.transpose(-2, -1));
-    if (s.p > 0) dAtt = applyDropoutDraw(dAtt, s.key, s.p);
-    // softmax backward: att ⊙ (dAtt − Σⱼ dAtt ⊙ att)
-    const dScores = att.mul(dAtt.sub(dAtt.mul(att).sum(-1, true))).mul(s.scale);
-    return [needs[0] ? dScores.matmul(k) : null, needs[1] ? dScores.transpose(-2, -1).matmul(q) : null, dv];
-  }));
+  const parts = slices(s);
+  const cut = (t: Tensor, c: Slice) => t.narrow(0, c.b, 1).narrow(1, c.h0, c.hc);
+  /** Run `fn` on every slice (or once on the whole) and put the results back together along batch and heads. */
+  const bySlice = (fn: (q: Tensor, k: Tensor, v: Tensor, base: number, c: Slice | null) => (Tensor | null)[]): (Tensor | null)[] => {
+    if (parts === null) return fn(q, k, v, 0, null);
+    const results = parts.map((c) => tidy(() => fn(cut(q, c), cut(k, c), cut(v, c), c.base, c)));
+    return results[0]!.map((_, i) => {
+      if (results[0]![i] === null) return null;
+      const rows: Tensor[] = [];
+      for (let b = 0; b < s.B; b++) rows.push(cat(results.filter((_, j) => parts[j]!.b === b).map((r) => r[i]!), 1));
+      return cat(rows, 0);
+    });
+  };
+  const out = noGrad(() => tidy(() => bySlice((qs, ks, vs, base) => [weights(qs, ks, s, causal, base).dropped.matmul(vs)])[0]!));
+  return record(out, 'attention', [q, k, v], (g, needs) => noGrad(() => bySlice((qs, ks, vs, base, c) => {
+    const gs = c === null ? g : cut(g, c);
+    const { att, dropped } = weights(qs, ks, s, causal, base);
+    const dv = needs[2] ? dropped.transpose(-2, -1).matmul(gs) : null;
+    if (dropped !== att) dropped.dispose();
+    let dAtt = gs.matmul(vs.transpose(-2, -1));
+    if (s.p > 0) {
+      const d = applyDropoutDraw(dAtt, s.key, s.p, base);
+      dAtt.dispose();
+      dAtt = d;
+    }
+    // softmax backward: att ⊙ (dAtt − Σⱼ dAtt ⊙ att), times the scale
+    const rowDot = dAtt.mul(att).sum(-1, true);
+    const centred = dAtt.sub(rowDot);
+    dAtt.dispose();
+    const dScores = att.mul(centred).mul(s.scale);
+    att.dispose();
+    centred.dispose();
+    return [needs[0] ? dScores.matmul(ks) : null, needs[1] ? dScores.transpose(-2, -1).matmul(qs) : null, dv];
+  })));
 }

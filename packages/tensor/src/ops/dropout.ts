@@ -18,28 +18,30 @@ interface DropoutAttrs {
   key: number;
   p: number;
   scale: number;
+  /** Index of element 0 in the draw (a slice of a bigger tensor's draw); 0 by default. */
+  base?: number;
 }
 
 export const dropoutKernel: Kernel<DropoutAttrs> = {
   name: 'dropout',
-  cpu: (outs, [x], { key, p, scale }) => {
+  cpu: (outs, [x], { key, p, scale, base = 0 }) => {
     const out = outs[0]!;
     const pf = Math.fround(p), sf = Math.fround(scale);
     const xd = x!.data;
     if (isContiguous(x!.shape, x!.strides)) {
       const o = x!.offset;
-      for (let i = 0; i < out.length; i++) out[i] = uniformAt(key, i) >= pf ? xd[o + i]! * sf : 0;
+      for (let i = 0; i < out.length; i++) out[i] = uniformAt(key, base + i) >= pf ? xd[o + i]! * sf : 0;
       return;
     }
     const it = new RowWalker(x!.shape, [contiguousStrides(x!.shape), x!.strides], [0, x!.offset]);
     const so = it.steps[0]!, sx = it.steps[1]!;
     for (let r = 0; r < it.rows; r++, it.advance()) {
       let o = it.offsets[0]!, i = it.offsets[1]!;
-      for (let j = 0; j < it.inner; j++, o += so, i += sx) out[o] = uniformAt(key, o) >= pf ? xd[i]! * sf : 0;
+      for (let j = 0; j < it.inner; j++, o += so, i += sx) out[o] = uniformAt(key, base + o) >= pf ? xd[i]! * sf : 0;
     }
   },
-  gpu: (ctx, [x], [out], { key, p, scale }) =>
-    elementwise(ctx, [x!], out!, ([a], at) => `select(0.0, ${a} * pf(${at + 1}u), f32(hash2(P[${at}u], i) >> 8u) / 16777216.0 >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p)]),
+  gpu: (ctx, [x], [out], { key, p, scale, base = 0 }) =>
+    elementwise(ctx, [x!], out!, ([a], at) => `select(0.0, ${a} * pf(${at + 1}u), f32(hash2(P[${at}u], P[${at + 3}u] + i) >> 8u) / 16777216.0 >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p), base >>> 0]),
 };
 
 /** Apply the draw `key` to x (forward) or to a gradient (backward). */
@@ -54,7 +56,10 @@ export function fusedDropout(x: Tensor, p: number): Tensor {
   return applyDraw(x, { key: nextDrawKey(), p, scale: 1 / (1 - p) });
 }
 
-/** Apply the dropout draw `key` with probability p (0 < p < 1): how fused attention's weights are dropped. */
-export function applyDropoutDraw(x: Tensor, key: number, p: number): Tensor {
-  return applyDraw(x, { key, p, scale: 1 / (1 - p) });
+/**
+ * Apply the dropout draw `key` with probability p (0 < p < 1) to x, whose element 0 is element
+ * `base` of the draw: how attention drops a slice of its (B, H, Tq, Tk) weights.
+ */
+export function applyDropoutDraw(x: Tensor, key: number, p: number, base = 0): Tensor {
+  return applyDraw(x, { key, p, scale: 1 / (1 - p), base });
 }

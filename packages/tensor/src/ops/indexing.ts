@@ -4,7 +4,7 @@ import type { CpuView, Kernel } from '../backend/types.ts';
 import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor, TensorLike } from '../tensor.ts';
-import { runKernel, sameDevice } from './apply.ts';
+import { runKernel, sameDevice, scalarTensor } from './apply.ts';
 import { where } from './binary.ts';
 import { mapUnary } from '../backend/cpu/elementwise.ts';
 import { zeros } from './create.ts';
@@ -171,7 +171,8 @@ export function gather(x: Tensor, dim: number, index: Tensor, op = 'gather'): Te
   const d = checkIndex(op, x, dim, index);
   const [out] = runKernel(gatherKernel, [x, index], [{ shape: index.shape, dtype: x.dtype }], { dim: d, size: x.shape[d]!, op });
   if (!isFloat(x.dtype)) return out!;
-  return record(out!, 'gather', [x], (g) => [scatterAdd(zeros(x.shape, { dtype: g.dtype, device: g.device }), d, index, g)]);
+  // the gradient starts from a broadcast zero (a shared constant), so backward holds one x-sized buffer, not two
+  return record(out!, 'gather', [x], (g) => [scatterAdd(scalarTensor(0, g.dtype, g.device).expand(...x.shape), d, index, g)]);
 }
 
 /**
