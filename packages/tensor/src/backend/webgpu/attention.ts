@@ -55,6 +55,36 @@ function tileFor(caps: GpuCaps, floatsPerRow: number, extraPerRow: number): numb
   return t;
 }
 
+/** Entry of the kernels with one thread per query row i of head (b, h). */
+const QUERY_ROW_MAIN = /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
+  let bh = wid.y;
+  let b = bh / P[1];
+  let h = bh % P[1];
+  let Tq = P[2];
+  let Tk = P[3];
+  let off = P[5];
+  let scale = pf(6u);
+  let i = wid.x * ${ROWS}u + l;
+  let live = i < Tq;`;
+
+/**
+ * Opens the loop over tiles of the keys this workgroup's rows see: loads K and V tiles into
+ * ks/vs, then sets `n`, how many of the tile's keys row i sees (the caller closes the loop).
+ */
+function keyTiles(dtype: DType): string {
+  return `  let lastRow = min(wid.x * ${ROWS}u + ${ROWS - 1}u, Tq - 1u);
+  let kEnd = min(Tk, lastRow + off + 1u);
+  let myEnd = select(0u, min(Tk, i + off + 1u), live);
+  for (var j0 = 0u; j0 < kEnd; j0 += TILE) {
+    for (var e = l; e < TILE * D; e += ${ROWS}u) {
+      let j = j0 + e / D;
+      let d = e % D;
+      if (j < Tk) { ks[e] = ${load(dtype, 'k[kAt(b, h, j, d)]')}; vs[e] = ${load(dtype, 'v[vAt(b, h, j, d)]')}; }
+    }
+    workgroupBarrier();
+    let n = min(TILE, myEnd - min(myEnd, j0));`;
+}
+
 const DROP = /* wgsl */ `
 fn keepDrop(bh: u32, i: u32, j: u32) -> bool {
   let idx = (bh * P[2] + i) * P[3] + j;
@@ -75,16 +105,7 @@ const TILE: u32 = ${TILE}u;
 var<workgroup> ks: array<f32, ${TILE * D}>;
 var<workgroup> vs: array<f32, ${TILE * D}>;
 @compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
-  let bh = wid.y;
-  let b = bh / P[1];
-  let h = bh % P[1];
-  let Tq = P[2];
-  let Tk = P[3];
-  let off = P[5];
-  let scale = pf(6u);
-  let i = wid.x * ${ROWS}u + l;
-  let live = i < Tq;
+${QUERY_ROW_MAIN}
   var qr: array<f32, ${D}>;
   var acc: array<f32, ${D}>;
   if (live) {
@@ -92,17 +113,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
   }
   var m = -3.0e38;
   var total = 0.0;
-  let lastRow = min(wid.x * ${ROWS}u + ${ROWS - 1}u, Tq - 1u);
-  let kEnd = min(Tk, lastRow + off + 1u);
-  let myEnd = select(0u, min(Tk, i + off + 1u), live);
-  for (var j0 = 0u; j0 < kEnd; j0 += TILE) {
-    for (var e = l; e < TILE * D; e += ${ROWS}u) {
-      let j = j0 + e / D;
-      let d = e % D;
-      if (j < Tk) { ks[e] = ${load(dtype, 'k[kAt(b, h, j, d)]')}; vs[e] = ${load(dtype, 'v[vAt(b, h, j, d)]')}; }
-    }
-    workgroupBarrier();
-    let n = min(TILE, myEnd - min(myEnd, j0));
+${keyTiles(dtype)}
     for (var t = 0u; t < n; t++) {
       var sc = 0.0;
       for (var d = 0u; d < D; d++) { sc += qr[d] * ks[t * D + d]; }
@@ -157,16 +168,7 @@ const TILE: u32 = ${tq}u;
 var<workgroup> ks: array<f32, ${tq * D}>;
 var<workgroup> vs: array<f32, ${tq * D}>;
 @compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
-  let bh = wid.y;
-  let b = bh / P[1];
-  let h = bh % P[1];
-  let Tq = P[2];
-  let Tk = P[3];
-  let off = P[5];
-  let scale = pf(6u);
-  let i = wid.x * ${ROWS}u + l;
-  let live = i < Tq;
+${QUERY_ROW_MAIN}
   var qr: array<f32, ${D}>;
   var gr: array<f32, ${D}>;
   var acc: array<f32, ${D}>;
@@ -183,17 +185,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
     li = lse[P[${oAt + 1}u] + bh * Tq + i];
     delta[bh * Tq + i] = di;
   }
-  let lastRow = min(wid.x * ${ROWS}u + ${ROWS - 1}u, Tq - 1u);
-  let kEnd = min(Tk, lastRow + off + 1u);
-  let myEnd = select(0u, min(Tk, i + off + 1u), live);
-  for (var j0 = 0u; j0 < kEnd; j0 += TILE) {
-    for (var e = l; e < TILE * D; e += ${ROWS}u) {
-      let j = j0 + e / D;
-      let d = e % D;
-      if (j < Tk) { ks[e] = ${load(dtype, 'k[kAt(b, h, j, d)]')}; vs[e] = ${load(dtype, 'v[vAt(b, h, j, d)]')}; }
-    }
-    workgroupBarrier();
-    let n = min(TILE, myEnd - min(myEnd, j0));
+${keyTiles(dtype)}
     for (var t = 0u; t < n; t++) {
       var sc = 0.0;
       var dp = 0.0;
