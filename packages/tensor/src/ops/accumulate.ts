@@ -9,7 +9,7 @@ import type { Kernel } from '../backend/types.ts';
 import { getBackend } from '../backend/registry.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { entry, header, load, store } from '../backend/webgpu/codegen.ts';
+import { cachedSource, entry, header, load, store } from '../backend/webgpu/codegen.ts';
 import { shapesEqual } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -30,9 +30,9 @@ const accumulateKernel: Kernel<null> = {
     const n = spec!.shape[0]!;
     if (n === 0) return;
     const dt = spec!.dtype;
-    const code = `${header([{ name: 'g', dtype: g!.dtype }, { name: 't', dtype: dt, write: true }])}
+    const code = cachedSource(`accumulate:${dt}:${g!.dtype}`, () => `${header([{ name: 'g', dtype: g!.dtype }, { name: 't', dtype: dt, write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
-  t[i] = ${store(dt, `${load(dt, 't[i]')} + ${load(g!.dtype, 'g[P[1] + i]')}`)};`)}`;
+  t[i] = ${store(dt, `${load(dt, 't[i]')} + ${load(g!.dtype, 'g[P[1] + i]')}`)};`)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }], params: [n, g!.offset], workgroups: { threads: n, size: 256 } });
   },
 };

@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { entry, header, load, rowEntry, store } from '../backend/webgpu/codegen.ts';
+import { entry, header, load, rowEntry, store, cachedSource } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
@@ -46,7 +46,7 @@ const layerNormKernel: Kernel<LnAttrs> = {
     const x = inputs[0]!, w = a.hasWeight ? inputs[1]! : null, b = a.hasBias ? inputs[a.hasWeight ? 2 : 1]! : null;
     const binds = [{ name: 'x', dtype: x.dtype }, ...(w ? [{ name: 'w', dtype: w.dtype }] : []), ...(b ? [{ name: 'b', dtype: b.dtype }] : []),
       { name: 'y', dtype: y!.dtype, write: true }, { name: 'mean', dtype: 'float32' as const, write: true }, { name: 'rstd', dtype: 'float32' as const, write: true }];
-    const code = `${header(binds)}
+    const code = cachedSource(`layerNorm:${binds.map((d) => d.dtype).join()}:${w !== null}:${b !== null}`, () => `${header(binds)}
 ${rowEntry(`  let C = P[1];
   let base = P[3] + r * C;
   var s = 0.0;
@@ -61,7 +61,7 @@ ${rowEntry(`  let C = P[1];
     ${w ? `v = v * ${load(w.dtype, 'w[P[4] + j]')};` : ''}
     ${b ? `v = v + ${load(b.dtype, 'b[P[5] + j]')};` : ''}
     y[r * C + j] = ${store(y!.dtype, 'v')};
-  }`)}`;
+  }`)}`);
     const bindings = [{ input: 0 }, ...(w ? [{ input: 1 }] : []), ...(b ? [{ input: w ? 2 : 1 }] : []), { output: 0 }, { output: 1 }, { output: 2 }];
     const f32 = new Float32Array([a.eps]);
     ctx.dispatch({ code, bindings, params: [a.rows, a.cols, new Uint32Array(f32.buffer)[0]!, x.offset, w?.offset ?? 0, b?.offset ?? 0], workgroups: { threads: a.rows, size: 1 } });
@@ -121,7 +121,7 @@ const layerNormBackwardKernel: Kernel<LnAttrs> = {
     const binds = [{ name: 'g', dtype: g.dtype }, { name: 'x', dtype: x.dtype }, { name: 'mean', dtype: mean.dtype }, { name: 'rstd', dtype: rstd.dtype }, ...(w ? [{ name: 'w', dtype: w.dtype }] : [])];
     const inRefs = [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, ...(w ? [{ input: 4 }] : [])];
     const gw = (j: string) => (w ? `${load(g.dtype, `g[gb + ${j}]`)} * ${load(w.dtype, `w[P[6] + ${j}]`)}` : load(g.dtype, `g[gb + ${j}]`));
-    const rowsCode = `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }])}
+    const rowsCode = cachedSource(`layerNorm.dx:${binds.map((d) => d.dtype).join()}:${dx!.dtype}`, () => `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }])}
 ${rowEntry(`  let C = P[1];
   let gb = P[2] + r * C;
   let xb = P[3] + r * C;
@@ -138,11 +138,11 @@ ${rowEntry(`  let C = P[1];
   for (var j = l; j < C; j += 128u) {
     let xh = (${load(x.dtype, 'x[xb + j]')} - mu) * rs;
     dx[r * C + j] = ${store(dx!.dtype, `rs * (${gw('j')} - sa - xh * sb)`)};
-  }`)}`;
+  }`)}`);
     const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0];
     ctx.dispatch({ code: rowsCode, bindings: [...inRefs, { output: 0 }], params, workgroups: { threads: a.rows, size: 1 } });
     // weight and bias gradients: one thread per column, summing over rows
-    const colsCode = `${header([{ name: 'g', dtype: g.dtype }, { name: 'x', dtype: x.dtype }, { name: 'mean', dtype: mean.dtype }, { name: 'rstd', dtype: rstd.dtype }, { name: 'dw', dtype: dw!.dtype, write: true }, { name: 'db', dtype: db!.dtype, write: true }])}
+    const colsCode = cachedSource(`layerNorm.dwdb:${g.dtype}:${x.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header([{ name: 'g', dtype: g.dtype }, { name: 'x', dtype: x.dtype }, { name: 'mean', dtype: mean.dtype }, { name: 'rstd', dtype: rstd.dtype }, { name: 'dw', dtype: dw!.dtype, write: true }, { name: 'db', dtype: db!.dtype, write: true }])}
 ${entry(`  if (i >= P[1]) { return; }
   let C = P[1];
   var sw = 0.0; var sbias = 0.0;
@@ -152,7 +152,7 @@ ${entry(`  if (i >= P[1]) { return; }
     sbias += gv;
   }
   dw[i] = ${store(dw!.dtype, 'sw')};
-  db[i] = ${store(db!.dtype, 'sbias')};`)}`;
+  db[i] = ${store(db!.dtype, 'sbias')};`)}`);
     ctx.dispatch({ code: colsCode, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.cols, size: 256 } });
   },
 };

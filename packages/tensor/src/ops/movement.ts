@@ -9,7 +9,7 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
-import { elementwise, entry, header } from '../backend/webgpu/codegen.ts';
+import { elementwise, entry, header, cachedSource } from '../backend/webgpu/codegen.ts';
 
 /** Accept both `x.view(2, 3)` and `x.view([2, 3])`. */
 export function shapeArgs(args: number[] | [readonly number[]]): number[] {
@@ -165,9 +165,9 @@ const placeKernel: Kernel<{ placements: Placement[] }> = {
       const rank = x.shape.length;
       const params = [n, rank, ...x.shape, x.offset, ...x.strides, p.offset, ...p.strides];
       const srcAt = 2 + rank, dstAt = srcAt + 1 + rank;
-      const code = `${header([{ name: 'src', dtype: x.dtype }, { name: 'out', dtype: out!.dtype, write: true }])}
+      const code = cachedSource(`place:${x.dtype}:${out!.dtype}:${rank}`, () => `${header([{ name: 'src', dtype: x.dtype }, { name: 'out', dtype: out!.dtype, write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
-  out[strided(i, 2u, P[1], ${dstAt}u)] = src[strided(i, 2u, P[1], ${srcAt}u)];`)}`;
+  out[strided(i, 2u, P[1], ${dstAt}u)] = src[strided(i, 2u, P[1], ${srcAt}u)];`)}`);
       ctx.dispatch({ code, bindings: [{ input: k }, { output: 0 }], params, workgroups: { threads: n, size: 256 } });
     });
   },

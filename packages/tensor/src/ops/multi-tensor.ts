@@ -13,7 +13,7 @@
 import type { DType } from '../dtype.ts';
 import type { GpuKernelContext, Kernel, Storage, View } from '../backend/types.ts';
 import { getBackend } from '../backend/registry.ts';
-import { f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
+import { cachedSource, f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
 import { noGrad } from '../autograd/mode.ts';
 import { Tensor } from '../tensor.ts';
 import { sameDevice } from './apply.ts';
@@ -55,7 +55,7 @@ function adamMany(ctx: GpuKernelContext, grads: readonly View[], dtypes: readonl
     { name: `v${t}`, dtype: 'float32' as DType, write: true },
   ]).flat();
   const hyperAt = 1 + (k + 1) + k; // total, starts, grad offsets
-  const code = `${header(decls)}
+  const code = cachedSource(`adam.many:${grads.map((g) => g.dtype).join()}:${dtypes.join()}`, () => `${header(decls)}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 256u;
@@ -71,7 +71,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     v${t}[j] = vi;
     p${t}[j] = ${store(dtypes[t]!, `pw * pf(${h}u) - pf(${h + 4}u) * mi / (sqrt(vi) / pf(${h + 6}u) + pf(${h + 3}u))`)};`;
   })}
-}`;
+}`);
   const bindings = Array.from({ length: k }, (_, t) => [{ input: t }, { output: 3 * t }, { output: 3 * t + 1 }, { output: 3 * t + 2 }]).flat();
   const params = [total, ...starts, ...grads.map((g) => g.offset), ...a.words.flat()];
   ctx.dispatch({ code, bindings, params, workgroups: { threads: total, size: 256 } });
@@ -139,7 +139,7 @@ interface ClipAttrs {
 /** Σ x² of every gradient → partial sums (one per workgroup), into `partials` from `base`. */
 function sumSquaresCode(dtypes: readonly DType[]): string {
   const k = dtypes.length;
-  return `${header([...dtypes.map((dtype, t) => ({ name: `g${t}`, dtype, write: true })), { name: 'partials', dtype: 'float32', write: true }])}
+  return cachedSource(`clip.squares:${dtypes.join()}`, () => `${header([...dtypes.map((dtype, t) => ({ name: `g${t}`, dtype, write: true })), { name: 'partials', dtype: 'float32', write: true }])}
 var<workgroup> red: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
@@ -156,7 +156,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   workgroupBarrier();
   for (var h = 128u; h > 0u; h >>= 1u) { if (l < h) { red[l] += red[l + h]; } workgroupBarrier(); }
   if (l == 0u) { partials[P[0] + w] = red[0]; }
-}`;
+}`);
 }
 
 /** One workgroup: total = Σ partials, norm = √total, coefficient = min(1, maxNorm / (norm + eps)). */
@@ -179,14 +179,14 @@ fn main(@builtin(local_invocation_index) l: u32) {
 /** g *= coefficient for every gradient of the dispatch. */
 function scaleCode(dtypes: readonly DType[]): string {
   const k = dtypes.length;
-  return `${header([...dtypes.map((dtype, t) => ({ name: `g${t}`, dtype, write: true })), { name: 'coef', dtype: 'float32', write: true }])}
+  return cachedSource(`clip.scale:${dtypes.join()}`, () => `${header([...dtypes.map((dtype, t) => ({ name: `g${t}`, dtype, write: true })), { name: 'coef', dtype: 'float32', write: true }])}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= P[0]) { return; }
   let c = coef[0];
   ${branches(k, 1, (t) => `    g${t}[j] = ${store(dtypes[t]!, `${load(dtypes[t]!, `g${t}[j]`)} * c`)};`)}
-}`;
+}`);
 }
 
 const clipKernel: Kernel<ClipAttrs> = {

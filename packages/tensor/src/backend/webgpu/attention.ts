@@ -15,7 +15,7 @@
  */
 import type { DType } from '../../dtype.ts';
 import type { GpuCaps, GpuKernelContext, View } from '../types.ts';
-import { f32bits, header, load, store } from './codegen.ts';
+import { cachedSource, f32bits, header, load, store } from './codegen.ts';
 
 export interface AttentionShape {
   B: number;
@@ -95,7 +95,7 @@ fn keepDrop(bh: u32, i: u32, j: u32) -> bool {
 export function attentionForward(ctx: GpuKernelContext, [q, k, v]: readonly View[], dtype: DType, s: AttentionShape): void {
   const D = s.D;
   const TILE = tileFor(ctx.caps, 2 * D, 0);
-  const code = `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'o', dtype, write: true }, { name: 'lse', dtype: 'float32', write: true }])}
+  const code = cachedSource(`attention:${dtype}:${D}:${TILE}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'o', dtype, write: true }, { name: 'lse', dtype: 'float32', write: true }])}
 ${indexFn('qAt', COMMON)}
 ${indexFn('kAt', COMMON + 5)}
 ${indexFn('vAt', COMMON + 10)}
@@ -133,7 +133,7 @@ ${keyTiles(dtype)}
     for (var d = 0u; d < D; d++) { o[base + d] = ${store(dtype, 'acc[d] / total')}; }
     lse[bh * Tq + i] = m + log(total);
   }
-}`;
+}`);
   ctx.dispatch({
     code,
     bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { output: 0 }, { output: 1 }],
@@ -162,7 +162,7 @@ const D: u32 = ${D}u;`;
 
   // 1. Dᵢ = dOᵢ·Oᵢ and dQ, one thread per query row
   const tq = tileFor(ctx.caps, 2 * D, 0);
-  const dqCode = `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'o', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'dq', dtype, write: true }, { name: 'delta', dtype: 'float32', write: true }])}
+  const dqCode = cachedSource(`attention.dq:${dtype}:${D}:${tq}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'o', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'dq', dtype, write: true }, { name: 'delta', dtype: 'float32', write: true }])}
 ${idx}
 const TILE: u32 = ${tq}u;
 var<workgroup> ks: array<f32, ${tq * D}>;
@@ -201,7 +201,7 @@ ${keyTiles(dtype)}
     let base = ((b * Tq + i) * P[1] + h) * D;
     for (var d = 0u; d < D; d++) { dq[base + d] = ${store(dtype, 'acc[d] * scale')}; }
   }
-}`;
+}`);
   ctx.dispatch({
     code: dqCode,
     bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { input: 4 }, { input: 5 }, { output: 0 }, { scratch: deltas }],
@@ -211,7 +211,7 @@ ${keyTiles(dtype)}
 
   // 2. dK and dV, one thread per key row; queries, their gradients, lse and D stream through tiles
   const tk = tileFor(ctx.caps, 2 * D, 2);
-  const dkvCode = `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'delta', dtype: 'float32', write: true }, { name: 'dk', dtype, write: true }, { name: 'dv', dtype, write: true }])}
+  const dkvCode = cachedSource(`attention.dkv:${dtype}:${D}:${tk}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'delta', dtype: 'float32', write: true }, { name: 'dk', dtype, write: true }, { name: 'dv', dtype, write: true }])}
 ${idx}
 const TILE: u32 = ${tk}u;
 var<workgroup> qs: array<f32, ${tk * D}>;
@@ -279,7 +279,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
     let base = ((b * Tk + j) * P[1] + h) * D;
     for (var d = 0u; d < D; d++) { dk[base + d] = ${store(dtype, 'dka[d]')}; dv[base + d] = ${store(dtype, 'dva[d]')}; }
   }
-}`;
+}`);
   ctx.dispatch({
     code: dkvCode,
     bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 4 }, { input: 5 }, { scratch: deltas }, { output: 1 }, { output: 2 }],

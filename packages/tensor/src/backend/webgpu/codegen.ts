@@ -197,6 +197,21 @@ export function f32bits(v: number): number {
 /** Elementwise kernel sources by specialisation (expression, dtypes, rank, strided inputs). */
 const elementwiseSources = new Map<string, string>();
 
+const sources = new Map<string, string>();
+
+/**
+ * A kernel's WGSL by a short key naming its specialisation, built once: the source string is then
+ * the same object every call, which costs nothing to rebuild and is found at once by the backend.
+ */
+export function cachedSource(key: string, build: () => string): string {
+  let code = sources.get(key);
+  if (code === undefined) {
+    if (sources.size >= 4096) sources.clear();
+    sources.set(key, (code = build()));
+  }
+  return code;
+}
+
 /**
  * An elementwise kernel: inputs are views already broadcast to `out.shape`; `expr` maps their
  * compute-type values (named a0, a1, …) to the output's compute-type value; `extra` words follow the

@@ -6,7 +6,7 @@
 import { setting } from '../../env/env.ts';
 import type { DType } from '../../dtype.ts';
 import type { GpuKernelContext, OutputSpec, View } from '../types.ts';
-import { header, load, store } from './codegen.ts';
+import { header, load, store, cachedSource } from './codegen.ts';
 
 const BM = 64, BN = 64, BK = 16;
 
@@ -23,6 +23,10 @@ const BATCH_OFFSETS = `  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank
   }`;
 
 function code(aType: DType, bType: DType, outType: DType): string {
+  return cachedSource(`matmul:${aType}:${bType}:${outType}`, () => genericCode(aType, bType, outType));
+}
+
+function genericCode(aType: DType, bType: DType, outType: DType): string {
   return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, { name: 'C', dtype: outType, write: true }])}
 var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<f32, ${BK * BN}>;
@@ -78,6 +82,10 @@ ${BATCH_OFFSETS}
  * tiles at the matrix edges can be read element by element. Needs float32 and 4-aligned strides.
  */
 function bigTileCode(aTransposed: boolean): string {
+  return cachedSource(`matmul.big:${aTransposed}`, () => bigTileSource(aTransposed));
+}
+
+function bigTileSource(aTransposed: boolean): string {
   const loadA = aTransposed
     ? `    {
       // stored A^T: row k holds the M values contiguously; one vec4 of 4 consecutive m per thread
