@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { causalSoftmax, dropout, gradcheck, hasBackend, liveBytes, manualSeed, randn, scaledDotProductAttention, softmax, tensor, tidy, type Device, type Tensor } from '@llmts/tensor';
+import { causalSoftmax, dropout, gradcheck, hasBackend, liveBytes, manualSeed, randn, scaledDotProductAttention, selfAttention, softmax, tensor, tidy, type Device, type Tensor } from '@llmts/tensor';
 import { compareArrays } from '@llmts/tensor/internal';
 
 interface Case { B: number; H: number; Tq: number; Tk: number; D: number; p: number; causal: boolean }
@@ -94,5 +94,33 @@ describe.skipIf(!hasBackend('gpu'))('scaledDotProductAttention on the GPU (fused
       outs.push([...await y.transpose(1, 2).contiguous().data()]);
     }
     expect(compareArrays(outs[1]!, outs[0]!, { rtol: 2e-4, atol: 2e-5 }).ok).toBe(true);
+  });
+});
+
+describe.each(hasBackend('gpu') ? ['cpu', 'gpu'] as const : ['cpu'] as const)('selfAttention over a packed (B, T, 3C) projection [%s]', (device) => {
+  it('equals splitting into heads and scaledDotProductAttention, forward and the gradient of qkv, dropout included', async () => {
+    for (const [B, T, H, D, p] of [[2, 40, 4, 16, 0], [1, 70, 6, 64, 0.2], [3, 1, 2, 8, 0]] as const) {
+      manualSeed(B * 100 + T);
+      const host = randn([B, T, 3 * H * D]);
+      const w = randn([B, T, H * D]);
+      const results: number[][][] = [];
+      for (const packed of [true, false]) {
+        const qkv = host.to(device).detach().requiresGrad_(); // a leaf of its own each time (to() may return a cached copy)
+        manualSeed(77);
+        let y: Tensor;
+        if (packed) y = selfAttention(qkv, H, { dropout: p });
+        else {
+          const [q, k, v] = qkv.split(H * D, 2).map((t) => t.view(B, T, H, D).transpose(1, 2));
+          y = scaledDotProductAttention(q!, k!, v!, { dropout: p }).transpose(1, 2).contiguous().view(B, T, H * D);
+        }
+        y.mul(w.to(device)).sum().backward();
+        results.push([[...await y.data()], [...await qkv.grad!.data()]]);
+      }
+      const [a, b] = results as [number[][], number[][]];
+      for (const k of [0, 1]) {
+        const r = compareArrays(a[k]!, b[k]!, { rtol: 1e-5, atol: 1e-6 });
+        if (!r.ok) throw new Error(`B${B} T${T} H${H} D${D} p${p} ${k === 0 ? 'output' : 'dqkv'} at ${r.index}: ${a[k]![r.index]} vs ${b[k]![r.index]}`);
+      }
+    }
   });
 });

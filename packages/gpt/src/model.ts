@@ -3,7 +3,7 @@
  * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
-import { cat, crossEntropy, dropout, arange, keep, scaledDotProductAttention, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
+import { cat, crossEntropy, dropout, arange, keep, scaledDotProductAttention, selfAttention, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
 import { Embedding, LayerNorm, Linear, Module, ModuleList, init, quantizeModel, type EmbeddingLayer, type FactoryOptions, type LinearLayer, type QuantizeReport } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
@@ -47,24 +47,27 @@ export class CausalSelfAttention extends Module {
   forward(x: Tensor, cache?: { k: Tensor | null; v: Tensor | null }, past = 0): Tensor {
     const [B, T, C] = x.shape as [number, number, number];
     const hs = C / this.nHead;
+    const attnDropout = this.training ? this.p : 0;
+    if (!cache) {
+      // the heads are read from the packed projection in place; its gradient comes back whole
+      return dropout(this.c_proj.forward(selfAttention(this.c_attn.forward(x), this.nHead, { causal: true, dropout: attnDropout })), this.p, this.training);
+    }
     const [q0, k0, v0] = this.c_attn.forward(x).split(C, 2); // 3 × (B, T, C)
     const heads = (t: Tensor) => t.view(B, T, this.nHead, hs).transpose(1, 2); // (B, nh, T, hs)
     const q = heads(q0!);
     let k = heads(k0!);
     let v = heads(v0!);
-    if (cache) {
-      if (cache.k && cache.v) {
-        k = cat([cache.k, k], 2);
-        v = cat([cache.v, v], 2);
-      }
-      cache.k?.dispose();
-      cache.v?.dispose();
-      // the cache outlives the tidy() scope of this step
-      cache.k = keep(k.detach().contiguous());
-      cache.v = keep(v.detach().contiguous());
+    if (cache.k && cache.v) {
+      k = cat([cache.k, k], 2);
+      v = cat([cache.v, v], 2);
     }
+    cache.k?.dispose();
+    cache.v?.dispose();
+    // the cache outlives the tidy() scope of this step
+    cache.k = keep(k.detach().contiguous());
+    cache.v = keep(v.detach().contiguous());
     // fused: query i (position past + i) sees keys 0..past + i; no (T × T) weights are kept
-    const att = scaledDotProductAttention(q, k, v, { causal: true, dropout: this.training ? this.p : 0 }); // (B, nh, T, hs)
+    const att = scaledDotProductAttention(q, k, v, { causal: true, dropout: attnDropout }); // (B, nh, T, hs)
     const y = att.transpose(1, 2).contiguous().view(B, T, C); // re-assemble heads (no copy on the GPU)
     return dropout(this.c_proj.forward(y), this.p, this.training);
   }

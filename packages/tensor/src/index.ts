@@ -38,7 +38,7 @@ export { gather, scatterAdd, indexSelect, embedding, maskedFill } from './ops/in
 export { softmax, logSoftmax, crossEntropy, layerNorm, gelu, dropout } from './ops/composite.ts';
 export type { CrossEntropyOptions } from './ops/composite.ts';
 export { causalSoftmax } from './ops/softmax.ts';
-export { scaledDotProductAttention } from './ops/attention.ts';
+export { scaledDotProductAttention, selfAttention } from './ops/attention.ts';
 export type { AttentionOptions } from './ops/attention.ts';
 export { multinomial, topk } from './ops/sampling.ts';
 export { QuantizedWeight, quantizeWeight, quantizedMatmul, quantizedEmbedding, dequantize } from './ops/quantized.ts';

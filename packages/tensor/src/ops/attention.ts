@@ -9,12 +9,12 @@
  * the same dropout draw as `dropout` on the (B, H, Tq, Tk) weights.
  */
 import { isFloat, type DType } from '../dtype.ts';
-import type { Kernel } from '../backend/types.ts';
+import type { Kernel, View } from '../backend/types.ts';
 import { fmt } from '../shape.ts';
 import { noGrad } from '../autograd/mode.ts';
 import { tidy } from '../memory.ts';
 import { record } from '../autograd/tape.ts';
-import { attentionBackward, attentionForward, type AttentionShape } from '../backend/webgpu/attention.ts';
+import { attentionBackward, attentionForward, type AttentionShape, type GradientLayout } from '../backend/webgpu/attention.ts';
 import { nextDrawKey } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
@@ -35,6 +35,8 @@ export interface AttentionOptions {
 interface Attrs {
   shape: AttentionShape;
   dtype: DType;
+  /** Backward only: where the gradients go. */
+  layout?: GradientLayout;
 }
 
 const forwardKernel: Kernel<Attrs> = {
@@ -46,7 +48,7 @@ const forwardKernel: Kernel<Attrs> = {
 const backwardKernel: Kernel<Attrs> = {
   name: 'attentionBackward',
   cpu: () => { throw new Error('attentionBackward: the CPU composes it from matmul and softmax kernels'); },
-  gpu: (ctx, inputs, _outs, { shape, dtype }) => attentionBackward(ctx, inputs, dtype, shape),
+  gpu: (ctx, inputs, _outs, { shape, dtype, layout }) => attentionBackward(ctx, inputs, dtype, shape, layout!),
 };
 
 /** The attention weights of a slice after the mask, softmax and dropout (element 0 is element `base` of the draw), and before dropout. */
@@ -105,18 +107,56 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
 
 function attentionGpu(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): Tensor {
   if (s.B * s.H > 65535) throw new Error(`scaledDotProductAttention: B·H = ${s.B * s.H} exceeds the GPU's 65,535 workgroups per dimension`);
-  const attrs: Attrs = { shape: s, dtype: q.dtype };
-  const [o, lse] = runKernel(forwardKernel, [q, k, v], [{ shape: [s.B, s.Tq, s.H, s.D], dtype: q.dtype }, { shape: [s.B, s.H, s.Tq], dtype: 'float32' }], attrs);
+  const [o, lse] = runKernel(forwardKernel, [q, k, v], [{ shape: [s.B, s.Tq, s.H, s.D], dtype: q.dtype }, { shape: [s.B, s.H, s.Tq], dtype: 'float32' }], { shape: s, dtype: q.dtype });
+  const rowStride = s.H * s.D;
+  const layout: GradientLayout = { packed: false, dqBase: 0, dkBase: 0, dvBase: s.B * s.Tk * rowStride, rowStride };
   const out = record(o!, 'attention', [q, k, v], (g) => {
-    const [dq, dk, dv] = runKernel(backwardKernel, [q, k, v, o!, lse!, g.transpose(1, 2)], [
+    // dK and dV share one buffer (one binding for the kernel that writes both)
+    const [dq, dkv] = runKernel(backwardKernel, [q, k, v, o!, lse!, g.transpose(1, 2)], [
       { shape: [s.B, s.Tq, s.H, s.D], dtype: q.dtype },
-      { shape: [s.B, s.Tk, s.H, s.D], dtype: q.dtype },
-      { shape: [s.B, s.Tk, s.H, s.D], dtype: q.dtype },
-    ], attrs);
-    return [dq!.transpose(1, 2), dk!.transpose(1, 2), dv!.transpose(1, 2)];
+      { shape: [2, s.B, s.Tk, s.H, s.D], dtype: q.dtype },
+    ], { shape: s, dtype: q.dtype, layout });
+    return [dq!.transpose(1, 2), dkv!.select(0, 0).transpose(1, 2), dkv!.select(0, 1).transpose(1, 2)];
   });
   if (!out.requiresGrad) lse!.dispose();
   return out.transpose(1, 2);
+}
+
+/**
+ * Causal self-attention over a packed projection: qkv (B, T, 3C) holds q, k and v side by side (as
+ * nanoGPT's c_attn makes them), split into `nHead` heads; returns (B, T, C), heads re-assembled.
+ * The same as splitting and calling `scaledDotProductAttention`, but on the GPU the heads are read
+ * in place and backward writes the gradient of qkv directly: no split, copies or sums of partial
+ * gradients.
+ * @example const y = selfAttention(this.c_attn.forward(x), 12, { dropout: this.training ? 0.1 : 0 });
+ */
+export function selfAttention(qkv: Tensor, nHead: number, options: AttentionOptions = {}): Tensor {
+  if (qkv.ndim !== 3 || qkv.shape[2]! % 3 !== 0) throw new Error(`selfAttention: expected qkv of shape (B, T, 3C), got ${fmt(qkv.shape)}`);
+  const [B, T, C3] = qkv.shape as [number, number, number];
+  const C = C3 / 3;
+  if (!Number.isInteger(nHead) || nHead <= 0 || C % nHead !== 0) throw new Error(`selfAttention: ${C} channels do not split into ${nHead} heads`);
+  const D = C / nHead;
+  if (qkv.device !== 'gpu' || B * nHead > 65535 || B * T === 0) {
+    const heads = (t: Tensor) => t.view(B, T, nHead, D).transpose(1, 2);
+    const [q, k, v] = qkv.split(C, 2).map(heads);
+    return scaledDotProductAttention(q!, k!, v!, options).transpose(1, 2).contiguous().view(B, T, C);
+  }
+  if (!isFloat(qkv.dtype)) throw new Error(`selfAttention: qkv must be floating point, got ${qkv.dtype}`);
+  const p = options.dropout ?? 0;
+  if (!(p >= 0 && p < 1)) throw new Error(`selfAttention: dropout must be in [0, 1), got ${p}`);
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  const causal = options.causal ?? true;
+  const s: AttentionShape = { B, H: nHead, Tq: T, Tk: T, D, offset: causal ? 0 : T, scale, p, key: p > 0 ? nextDrawKey() : 0 };
+  const x = qkv.contiguous();
+  const part = (k: number): View => ({ storage: x.storage, shape: [B, nHead, T, D], strides: [T * C3, D, C3, 1], offset: x.offset + k * C, dtype: x.dtype });
+  const [qv, kv, vv] = [part(0), part(1), part(2)];
+  const [o, lse] = runKernel(forwardKernel, [qv, kv, vv], [{ shape: [B, T, nHead, D], dtype: x.dtype }, { shape: [B, nHead, T], dtype: 'float32' }], { shape: s, dtype: x.dtype });
+  const layout: GradientLayout = { packed: true, dqBase: 0, dkBase: C, dvBase: 2 * C, rowStride: C3 };
+  const out = record(o!, 'selfAttention', [x], (g) => [
+    runKernel(backwardKernel, [qv, kv, vv, o!, lse!, g.transpose(1, 2)], [{ shape: [B, T, C3], dtype: x.dtype }], { shape: s, dtype: x.dtype, layout })[0]!,
+  ]);
+  if (!out.requiresGrad) lse!.dispose();
+  return out.view(B, T, C);
 }
 
 function attentionCpu(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, causal: boolean): Tensor {

@@ -143,14 +143,28 @@ ${keyTiles(dtype)}
 }
 
 /**
- * Backward: inputs q, k, v, o (B, Tq, H, D) contiguous, lse (B, H, Tq), g (the gradient of o as a
- * (B, H, Tq, D) view); outputs dq (B, Tq, H, D), dk and dv (B, Tk, H, D), contiguous: the layout
- * of the projection the heads were split from, so their gradients flow back without copies.
+ * Where backward writes: element (b, t, h, d) of dQ at dqBase + (b·T + t)·rowStride + h·D + d, and
+ * of dK and dV at dkBase / dvBase likewise. `packed`: all three in output 0 (the gradient of a
+ * (B, T, 3C) projection: bases 0, C, 2C, row stride 3C); otherwise dQ is output 0 and dK, dV share
+ * output 1.
  */
-export function attentionBackward(ctx: GpuKernelContext, [q, k, v, o, lse, g]: readonly View[], dtype: DType, s: AttentionShape): void {
+export interface GradientLayout {
+  packed: boolean;
+  dqBase: number;
+  dkBase: number;
+  dvBase: number;
+  rowStride: number;
+}
+
+/**
+ * Backward: inputs q, k, v, o (B, Tq, H, D) contiguous, lse (B, H, Tq), g (the gradient of o as a
+ * (B, H, Tq, D) view); gradients written as `out` says, in the layout of the projection the heads
+ * were split from, so they flow back without copies.
+ */
+export function attentionBackward(ctx: GpuKernelContext, [q, k, v, o, lse, g]: readonly View[], dtype: DType, s: AttentionShape, out: GradientLayout): void {
   const D = s.D;
   const views = [...viewParams(q!), ...viewParams(k!), ...viewParams(v!), ...viewParams(g!)];
-  const params = [...commonParams(s), ...views, o!.offset, lse!.offset];
+  const params = [...commonParams(s), ...views, o!.offset, lse!.offset, out.dqBase, out.dkBase, out.dvBase, out.rowStride];
   const idx = `${indexFn('qAt', COMMON)}
 ${indexFn('kAt', COMMON + 5)}
 ${indexFn('vAt', COMMON + 10)}
@@ -198,7 +212,7 @@ ${keyTiles(dtype)}
     workgroupBarrier();
   }
   if (live) {
-    let base = ((b * Tq + i) * P[1] + h) * D;
+    let base = P[${oAt + 2}u] + (b * Tq + i) * P[${oAt + 5}u] + h * D;
     for (var d = 0u; d < D; d++) { dq[base + d] = ${store(dtype, 'acc[d] * scale')}; }
   }
 }`);
@@ -211,7 +225,7 @@ ${keyTiles(dtype)}
 
   // 2. dK and dV, one thread per key row; queries, their gradients, lse and D stream through tiles
   const tk = tileFor(ctx.caps, 2 * D, 2);
-  const dkvCode = cachedSource(`attention.dkv:${dtype}:${D}:${tk}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'delta', dtype: 'float32', write: true }, { name: 'dk', dtype, write: true }, { name: 'dv', dtype, write: true }])}
+  const dkvCode = cachedSource(`attention.dkv:${dtype}:${D}:${tk}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'delta', dtype: 'float32', write: true }, { name: 'dkv', dtype, write: true }])}
 ${idx}
 const TILE: u32 = ${tk}u;
 var<workgroup> qs: array<f32, ${tk * D}>;
@@ -276,13 +290,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
     workgroupBarrier();
   }
   if (live) {
-    let base = ((b * Tk + j) * P[1] + h) * D;
-    for (var d = 0u; d < D; d++) { dk[base + d] = ${store(dtype, 'dka[d]')}; dv[base + d] = ${store(dtype, 'dva[d]')}; }
+    let row = (b * Tk + j) * P[${oAt + 5}u] + h * D;
+    for (var d = 0u; d < D; d++) {
+      dkv[P[${oAt + 3}u] + row + d] = ${store(dtype, 'dka[d]')};
+      dkv[P[${oAt + 4}u] + row + d] = ${store(dtype, 'dva[d]')};
+    }
   }
 }`);
   ctx.dispatch({
     code: dkvCode,
-    bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 4 }, { input: 5 }, { scratch: deltas }, { output: 1 }, { output: 2 }],
+    bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 4 }, { input: 5 }, { scratch: deltas }, { output: out.packed ? 0 : 1 }],
     params,
     workgroups: [Math.ceil(s.Tk / ROWS), s.B * s.H],
   });
