@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
-import { argmax, argmin, crossEntropy, dropout, gelu, hasBackend, layerNorm, logSoftmax, manualSeed, softmax, tensor, topk, type Tensor } from '@llmts/tensor';
-import { type DifferentiableOp } from '@llmts/tensor/internal';
+import { argmax, argmin, crossEntropy, dropout, gelu, hasBackend, layerNorm, logSoftmax, manualSeed, randn, softmax, tensor, topk, type Tensor } from '@llmts/tensor';
+import { compareArrays, type DifferentiableOp } from '@llmts/tensor/internal';
 import { gradCases } from '../helpers/gradcases.ts';
 import { assertParity, type Tolerance } from '../helpers/parity.ts';
 import { broadcastPairArb, distinctValuesArb, hostArb, shapeArb } from '../helpers/arbitraries.ts';
@@ -78,3 +78,24 @@ describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of the dropout kernel', () =
 function hostTargets(t: number[], like: Tensor): Tensor {
   return tensor(t, { dtype: 'int32', device: like.device });
 }
+
+describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of LayerNorm backward (dx and the weight and bias gradients in one dispatch)', () => {
+  it('rows and columns that span several workgroups, with and without weight and bias', async () => {
+    for (const [rows, C, affine] of [[300, 200, true], [7, 769, true], [64, 33, false]] as const) {
+      manualSeed(rows + C);
+      const x = randn([rows, C]), w = randn([C]), b = randn([C]), g = randn([rows, C]);
+      const grads: number[][][] = [];
+      for (const device of ['cpu', 'gpu'] as const) {
+        const xs = x.to(device).detach().requiresGrad_();
+        const ws = affine ? w.to(device).detach().requiresGrad_() : undefined;
+        const bs = affine ? b.to(device).detach().requiresGrad_() : undefined;
+        layerNorm(xs, [C], ws, bs).mul(g.to(device)).sum().backward();
+        grads.push([[...await xs.grad!.data()], ...(affine ? [[...await ws!.grad!.data()], [...await bs!.grad!.data()]] : [])]);
+      }
+      grads[0]!.forEach((cpu, k) => {
+        const r = compareArrays(grads[1]![k]!, cpu, { rtol: 1e-4, atol: 1e-4 });
+        if (!r.ok) throw new Error(`rows ${rows} C ${C}: gradient ${k} differs at ${r.index}: gpu ${grads[1]![k]![r.index]} cpu ${cpu[r.index]}`);
+      });
+    }
+  });
+});

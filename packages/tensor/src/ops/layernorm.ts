@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { entry, header, load, rowEntry, store, cachedSource } from '../backend/webgpu/codegen.ts';
+import { header, load, rowEntry, rowHelpers, store, cachedSource } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
@@ -121,39 +121,46 @@ const layerNormBackwardKernel: Kernel<LnAttrs> = {
     const binds = [{ name: 'g', dtype: g.dtype }, { name: 'x', dtype: x.dtype }, { name: 'mean', dtype: mean.dtype }, { name: 'rstd', dtype: rstd.dtype }, ...(w ? [{ name: 'w', dtype: w.dtype }] : [])];
     const inRefs = [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, ...(w ? [{ input: 4 }] : [])];
     const gw = (j: string) => (w ? `${load(g.dtype, `g[gb + ${j}]`)} * ${load(w.dtype, `w[P[6] + ${j}]`)}` : load(g.dtype, `g[gb + ${j}]`));
-    const rowsCode = cachedSource(`layerNorm.dx:${binds.map((d) => d.dtype).join()}:${dx!.dtype}`, () => `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }])}
-${rowEntry(`  let C = P[1];
-  let gb = P[2] + r * C;
-  let xb = P[3] + r * C;
-  let mu = mean[P[4] + r];
-  let rs = rstd[P[5] + r];
-  var sa = 0.0; var sb = 0.0;
-  for (var j = l; j < C; j += 128u) {
-    let xh = (${load(x.dtype, 'x[xb + j]')} - mu) * rs;
-    let v = ${gw('j')};
-    sa += v; sb += v * xh;
-  }
-  sa = reduceSum(sa, l) / f32(C);
-  sb = reduceSum(sb, l) / f32(C);
-  for (var j = l; j < C; j += 128u) {
-    let xh = (${load(x.dtype, 'x[xb + j]')} - mu) * rs;
-    dx[r * C + j] = ${store(dx!.dtype, `rs * (${gw('j')} - sa - xh * sb)`)};
-  }`)}`);
-    const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0];
-    ctx.dispatch({ code: rowsCode, bindings: [...inRefs, { output: 0 }], params, workgroups: { threads: a.rows, size: 1 } });
-    // weight and bias gradients: one thread per column, summing over rows
-    const colsCode = cachedSource(`layerNorm.dwdb:${g.dtype}:${x.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header([{ name: 'g', dtype: g.dtype }, { name: 'x', dtype: x.dtype }, { name: 'mean', dtype: mean.dtype }, { name: 'rstd', dtype: rstd.dtype }, { name: 'dw', dtype: dw!.dtype, write: true }, { name: 'db', dtype: db!.dtype, write: true }])}
-${entry(`  if (i >= P[1]) { return; }
+    // one dispatch: workgroups below `rows` compute dx for their row; the ones after them sum the
+    // weight and bias gradients of 128 columns each over all rows (independent work, same inputs)
+    const code = cachedSource(`layerNorm.backward:${binds.map((d) => d.dtype).join()}:${dx!.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }, { name: 'dw', dtype: dw!.dtype, write: true }, { name: 'db', dtype: db!.dtype, write: true }])}
+${rowHelpers()}
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let r = wid.x + wid.y * nwg.x;
   let C = P[1];
+  if (r < P[0]) {
+    let gb = P[2] + r * C;
+    let xb = P[3] + r * C;
+    let mu = mean[P[4] + r];
+    let rs = rstd[P[5] + r];
+    var sa = 0.0; var sb = 0.0;
+    for (var j = l; j < C; j += 128u) {
+      let xh = (${load(x.dtype, 'x[xb + j]')} - mu) * rs;
+      let v = ${gw('j')};
+      sa += v; sb += v * xh;
+    }
+    sa = reduceSum(sa, l) / f32(C);
+    sb = reduceSum(sb, l) / f32(C);
+    for (var j = l; j < C; j += 128u) {
+      let xh = (${load(x.dtype, 'x[xb + j]')} - mu) * rs;
+      dx[r * C + j] = ${store(dx!.dtype, `rs * (${gw('j')} - sa - xh * sb)`)};
+    }
+    return;
+  }
+  let i = (r - P[0]) * 128u + l;
+  if (i >= C) { return; }
   var sw = 0.0; var sbias = 0.0;
-  for (var r = 0u; r < P[0]; r++) {
-    let gv = ${load(g.dtype, 'g[P[2] + r * C + i]')};
-    sw += gv * (${load(x.dtype, 'x[P[3] + r * C + i]')} - mean[P[4] + r]) * rstd[P[5] + r];
+  for (var row = 0u; row < P[0]; row++) {
+    let gv = ${load(g.dtype, 'g[P[2] + row * C + i]')};
+    sw += gv * (${load(x.dtype, 'x[P[3] + row * C + i]')} - mean[P[4] + row]) * rstd[P[5] + row];
     sbias += gv;
   }
   dw[i] = ${store(dw!.dtype, 'sw')};
-  db[i] = ${store(db!.dtype, 'sbias')};`)}`);
-    ctx.dispatch({ code: colsCode, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.cols, size: 256 } });
+  db[i] = ${store(db!.dtype, 'sbias')};
+}`);
+    const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0];
+    ctx.dispatch({ code, bindings: [...inRefs, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.rows + Math.ceil(a.cols / 128), size: 1 } });
   },
 };
 

@@ -154,6 +154,17 @@ fn strided(i: u32, shapeAt: u32, rank: u32, at: u32) -> u32 {
  * thread through shared memory. P[0] must hold the number of rows.
  */
 export function rowEntry(body: string): string {
+  return `${rowHelpers()}
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P[0]) { return; }
+${body}
+}`;
+}
+
+/** The shared-memory `reduceSum`/`reduceMax` of 128-thread row kernels (`rowEntry` includes them). */
+export function rowHelpers(): string {
   return `
 var<workgroup> red: array<f32, 128>;
 fn reduceSum(v: f32, l: u32) -> f32 {
@@ -171,12 +182,6 @@ fn reduceMax(v: f32, l: u32) -> f32 {
   let r = red[0];
   workgroupBarrier();
   return r;
-}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P[0]) { return; }
-${body}
 }`;
 }
 
