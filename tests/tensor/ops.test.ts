@@ -1,7 +1,7 @@
 import { expect, it, describe } from 'vitest';
 import fc from 'fast-check';
 import {
-  arange, cat, chunk, crossEntropy, dropout, embedding, eye, full, linspace, logSoftmax, logspace, manualSeed, multinomial, ones, rand, randint,
+  arange, cat, chunk, crossEntropy, dropout, dropoutAdd, embedding, eye, full, linspace, logSoftmax, logspace, manualSeed, multinomial, ones, rand, randint,
   randn, softmax, split, stack, tensor, topk, tril, triu, where, zeros, type Device, type Tensor,
 } from '@llmts/tensor';
 import { describeEachDevice } from '../helpers/devices.ts';
@@ -335,6 +335,22 @@ describeEachDevice('nn functions', (device) => {
       expect([...await fused.data()]).toEqual([...await composed.data()]);
       expect([...await a.grad!.data()]).toEqual([...await b.grad!.data()]);
     }
+  });
+  it('dropoutAdd(x, y, p) is x.add(dropout(y, p)) in one kernel: the same values, draw and gradients', async () => {
+    for (const [shape, p] of [[[4, 33, 64], 0.2], [[5, 7], 0.5]] as const) {
+      const x0 = randn([...shape], on), y0 = randn([...shape], on), w = randn([...shape], on);
+      const results: number[][] = [];
+      for (const fused of [true, false]) {
+        const x = x0.detach().requiresGrad_(), y = y0.detach().requiresGrad_();
+        manualSeed(41);
+        const out = fused ? dropoutAdd(x, y, p, true) : x.add(dropout(y, p, true));
+        out.mul(w).sum().backward();
+        results.push([...await out.data()], [...await x.grad!.data()], [...await y.grad!.data()]);
+      }
+      for (let k = 0; k < 3; k++) expect(results[k]).toEqual(results[k + 3]);
+    }
+    const x = randn([3, 4], on), y = randn([3, 4], on);
+    expect([...await dropoutAdd(x, y, 0.3, false).data()]).toEqual([...await x.add(y).data()]);
   });
   it('multinomial samples by weight, reproducibly, with or without replacement', async () => {
     manualSeed(11);

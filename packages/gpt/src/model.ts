@@ -3,7 +3,7 @@
  * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
-import { cat, crossEntropy, dropout, arange, keep, scaledDotProductAttention, selfAttention, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
+import { cat, crossEntropy, dropout, dropoutAdd, arange, keep, scaledDotProductAttention, selfAttention, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
 import { Embedding, LayerNorm, Linear, Module, ModuleList, init, quantizeModel, type EmbeddingLayer, type FactoryOptions, type LinearLayer, type QuantizeReport } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
@@ -45,12 +45,17 @@ export class CausalSelfAttention extends Module {
 
   /** x (B, T, C) -> (B, T, C); with a cache, T new positions attend to all earlier ones too. */
   forward(x: Tensor, cache?: { k: Tensor | null; v: Tensor | null }, past = 0): Tensor {
+    return dropout(this.project(x, cache, past), this.p, this.training);
+  }
+
+  /** `forward` without the dropout on its output (a Block fuses that dropout into the residual add). */
+  project(x: Tensor, cache?: { k: Tensor | null; v: Tensor | null }, _past = 0): Tensor {
     const [B, T, C] = x.shape as [number, number, number];
     const hs = C / this.nHead;
     const attnDropout = this.training ? this.p : 0;
     if (!cache) {
       // the heads are read from the packed projection in place; its gradient comes back whole
-      return dropout(this.c_proj.forward(selfAttention(this.c_attn.forward(x), this.nHead, { causal: true, dropout: attnDropout })), this.p, this.training);
+      return this.c_proj.forward(selfAttention(this.c_attn.forward(x), this.nHead, { causal: true, dropout: attnDropout }));
     }
     const [q0, k0, v0] = this.c_attn.forward(x).split(C, 2); // 3 × (B, T, C)
     const heads = (t: Tensor) => t.view(B, T, this.nHead, hs).transpose(1, 2); // (B, nh, T, hs)
@@ -69,7 +74,7 @@ export class CausalSelfAttention extends Module {
     // fused: query i (position past + i) sees keys 0..past + i; no (T × T) weights are kept
     const att = scaledDotProductAttention(q, k, v, { causal: true, dropout: attnDropout }); // (B, nh, T, hs)
     const y = att.transpose(1, 2).contiguous().view(B, T, C); // re-assemble heads (no copy on the GPU)
-    return dropout(this.c_proj.forward(y), this.p, this.training);
+    return this.c_proj.forward(y);
   }
 }
 
@@ -86,7 +91,12 @@ export class MLP extends Module {
 
   /** x (B, T, C) -> (B, T, C). */
   forward(x: Tensor): Tensor {
-    return dropout(this.c_proj.forward(this.c_fc.forward(x).gelu({ approximate: this.c.gelu })), this.c.dropout, this.training);
+    return dropout(this.project(x), this.c.dropout, this.training);
+  }
+
+  /** `forward` without the dropout on its output (a Block fuses that dropout into the residual add). */
+  project(x: Tensor): Tensor {
+    return this.c_proj.forward(this.c_fc.forward(x).gelu({ approximate: this.c.gelu }));
   }
 }
 
@@ -108,12 +118,14 @@ export class Block extends Module {
 
   /** x (B, T, C) -> (B, T, C); `cache` and `past` for generation with a KV cache. */
   forward(x: Tensor, cache?: { k: Tensor | null; v: Tensor | null }, past = 0): Tensor {
+    // x + dropout(branch) is one kernel (dropoutAdd), with the values of the two ops
+    const p = this.c.dropout, training = this.training;
     if (this.c.normPlacement === 'pre') {
-      x = x.add(this.attn.forward(this.ln_1.forward(x), cache, past));
-      return x.add(this.mlp.forward(this.ln_2.forward(x)));
+      x = dropoutAdd(x, this.attn.project(this.ln_1.forward(x), cache, past), p, training);
+      return dropoutAdd(x, this.mlp.project(this.ln_2.forward(x)), p, training);
     }
-    x = this.ln_1.forward(x.add(this.attn.forward(x, cache, past)));
-    return this.ln_2.forward(x.add(this.mlp.forward(x)));
+    x = this.ln_1.forward(dropoutAdd(x, this.attn.project(x, cache, past), p, training));
+    return this.ln_2.forward(dropoutAdd(x, this.mlp.project(x), p, training));
   }
 }
 
@@ -146,8 +158,11 @@ export class Transformer extends Module {
     if (past + T > this.config.blockSize) {
       throw new Error(`GPT.forward: ${past + T} positions exceed blockSize ${this.config.blockSize} (crop the context)`);
     }
-    const pos = arange(past, past + T, 1, { device: idx.device });
-    let x = this.wte.forward(idx).add(this.wpe.forward(pos)); // (B, T, C)
+    // positions past..past+T-1 are consecutive rows of wpe: a view of them is the embedding of
+    // arange(past, past + T), without the index tensor, the gather or a scatter in backward
+    const wpe: { forward(ids: Tensor): Tensor } = this.wpe;
+    const posEmb = this.wpe instanceof Embedding ? this.wpe.weight.narrow(0, past, T) : wpe.forward(arange(past, past + T, 1, { device: idx.device }));
+    let x = this.wte.forward(idx).add(posEmb); // (B, T, C)
     x = dropout(x, this.config.dropout, this.training);
     this.h.items.forEach((block, i) => { x = block.forward(x, cache?.layers[i], past); });
     if (cache) cache.length = past + T;

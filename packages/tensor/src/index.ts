@@ -39,6 +39,7 @@ export { softmax, logSoftmax, crossEntropy, layerNorm, gelu, dropout } from './o
 export type { CrossEntropyOptions } from './ops/composite.ts';
 export { causalSoftmax } from './ops/softmax.ts';
 export { scaledDotProductAttention, selfAttention } from './ops/attention.ts';
+export { dropoutAdd } from './ops/dropout.ts';
 export type { AttentionOptions } from './ops/attention.ts';
 export { multinomial, topk } from './ops/sampling.ts';
 export { QuantizedWeight, quantizeWeight, quantizedMatmul, quantizedEmbedding, dequantize } from './ops/quantized.ts';

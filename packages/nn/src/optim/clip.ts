@@ -13,14 +13,14 @@ export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, opti
   if (params.length === 0) throw new Error('clipGradNorm: no parameter has a gradient');
   return noGrad(() => {
     // the multi-tensor kernel scales in place: a gradient that is a view, or shares its memory
-    // with another, is first copied into memory of its own
+    // with another tensor, is first copied into memory of its own
     const owners = new Set<unknown>();
     const handles = new Set<Tensor>();
     for (const p of params) {
       const g = p.grad!;
       const own = g.dtype !== p.dtype
         ? g.to(p.dtype) // an integer gradient set by hand: scaled as floats, like PyTorch's multiply would
-        : g.offset !== 0 || g.numel() !== g.storage.length || !g.isContiguous() || owners.has(g.storage) ? g.clone() : g;
+        : g.storage.refs !== 1 || g.offset !== 0 || g.numel() !== g.storage.length || !g.isContiguous() || owners.has(g.storage) ? g.clone() : g;
       if (own !== g) {
         if (!handles.has(g)) g.dispose(); // the same handle may still be an earlier parameter's gradient
         p.grad = keep(own);

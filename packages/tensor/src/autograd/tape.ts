@@ -4,6 +4,7 @@ import { shapesEqual, fmt } from '../shape.ts';
 import { sumToShape } from './sum-to-shape.ts';
 import { tidy } from '../memory.ts';
 import { accumulate_, canAccumulateInto } from '../ops/accumulate.ts';
+import { scalarTensor } from '../ops/apply.ts';
 
 /**
  * One recorded op: its inputs and the vector-Jacobian product that maps the output's gradient to
@@ -101,7 +102,8 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
       held.delete(g);
       if (!keepIntermediates) g.dispose();
     };
-    put(root, grad ?? root.onesLike());
+    // d(root)/d(root) = 1: a 0-d root takes the device's shared constant (no fill dispatch)
+    put(root, grad ?? (root.ndim === 0 ? scalarTensor(1, root.dtype, root.device) : root.onesLike()));
     const order = topoOrder(root);
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;

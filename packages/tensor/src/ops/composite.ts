@@ -8,6 +8,7 @@ import { fmt, normalizeDim } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { where } from './binary.ts';
 import { fusedDropout } from './dropout.ts';
+import { maskedMean } from './masked-mean.ts';
 import { getBackend } from '../backend/registry.ts';
 import * as reference from './reference.ts';
 import { softmaxLast } from './softmax.ts';
@@ -89,7 +90,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const losses = crossEntropyRows(rows, targets.reshape([-1]), ignoreIndex, labelSmoothing);
   if (reduction === 'none') return losses.reshape(targets.shape);
   if (reduction === 'sum') return losses.sum();
-  return losses.sum().div(targets.ne(ignoreIndex).sum().to(logits.dtype));
+  return maskedMean(losses, targets.reshape([-1]), ignoreIndex);
 }
 
 function checkTargets(targets: Tensor, classes: number, ignoreIndex: number): void {

@@ -88,7 +88,7 @@ const ceBackwardKernel: Kernel<CeAttrs> = {
 ${rowEntry(`  let C = P[1];
   let tgt = t[P[5] + r];
   let ignored = tgt == bitcast<i32>(P[2]);
-  let gr = select(${load(g!.dtype, 'g[P[7] + r]')}, 0.0, ignored);
+  let gr = select(${load(g!.dtype, 'g[P[7] + r * P[8]]')}, 0.0, ignored);
   let lv = ${load(lse!.dtype, 'lse[P[6] + r]')};
   let u = pf(3u) / f32(C);
   for (var j = l; j < C; j += 128u) {
@@ -96,7 +96,7 @@ ${rowEntry(`  let C = P[1];
     if (!ignored && i32(j) == tgt) { v = v - gr * (1.0 - pf(3u)); }
     dx[r * C + j] = ${store(dx!.dtype, 'v')};
   }`)}`;
-    ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { output: 0 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset, lse!.offset, g!.offset], workgroups: { threads: a.rows, size: 1 } });
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { output: 0 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset, lse!.offset, g!.offset, g!.strides[0]!], workgroups: { threads: a.rows, size: 1 } });
   },
 };
 
@@ -111,5 +111,6 @@ export function crossEntropyRows(logits: Tensor, targets: Tensor, ignoreIndex: n
   const t = targets.contiguous();
   const stat = x.dtype === 'float64' ? 'float64' : 'float32';
   const [loss, lse] = runKernel(ceKernel, [x, t], [{ shape: [rows], dtype: x.dtype }, { shape: [rows], dtype: stat }], attrs);
-  return record(loss!, 'crossEntropy', [x], (g) => [runKernel(ceBackwardKernel, [x, t, lse!, g.contiguous()], [{ shape: [rows, cols], dtype: x.dtype }], attrs)[0]!]);
+  // the GPU reads the upstream gradient with its stride (a mean's gradient is one value broadcast)
+  return record(loss!, 'crossEntropy', [x], (g) => [runKernel(ceBackwardKernel, [x, t, lse!, x.device === 'gpu' && g.ndim === 1 ? g : g.contiguous()], [{ shape: [rows, cols], dtype: x.dtype }], attrs)[0]!]);
 }

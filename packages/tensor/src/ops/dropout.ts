@@ -6,13 +6,13 @@
  */
 import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
-import { contiguousStrides, isContiguous } from '../shape.ts';
+import { contiguousStrides, isContiguous, shapesEqual } from '../shape.ts';
 import { RowWalker } from '../backend/cpu/strided.ts';
 import { elementwise, f32bits } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import { nextDrawKey, uniformAt } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
-import { runKernel } from './apply.ts';
+import { runKernel, sameDevice } from './apply.ts';
 
 interface DropoutAttrs {
   key: number;
@@ -62,4 +62,45 @@ export function fusedDropout(x: Tensor, p: number): Tensor {
  */
 export function applyDropoutDraw(x: Tensor, key: number, p: number, base = 0): Tensor {
   return applyDraw(x, { key, p, scale: 1 / (1 - p), base });
+}
+
+/** out = x + dropout(y): a residual connection and the dropout before it in one pass. */
+const dropoutAddKernel: Kernel<DropoutAttrs> = {
+  name: 'dropoutAdd',
+  cpu: (outs, [x, y], { key, p, scale }) => {
+    const out = outs[0]!;
+    const pf = Math.fround(p), sf = Math.fround(scale);
+    const it = new RowWalker(x!.shape, [contiguousStrides(x!.shape), x!.strides, y!.strides], [0, x!.offset, y!.offset]);
+    const [so, sx, sy] = it.steps as [number, number, number];
+    const xd = x!.data, yd = y!.data;
+    for (let r = 0; r < it.rows; r++, it.advance()) {
+      let o = it.offsets[0]!, i = it.offsets[1]!, k = it.offsets[2]!;
+      for (let j = 0; j < it.inner; j++, o += so, i += sx, k += sy) {
+        // rounded like the two ops it replaces: the dropped value to float32, then the sum
+        out[o] = xd[i]! + (uniformAt(key, o) >= pf ? Math.fround(yd[k]! * sf) : 0);
+      }
+    }
+  },
+  gpu: (ctx, [x, y], [out], { key, p, scale }) =>
+    elementwise(ctx, [x!, y!], out!, ([a, b], at) => `${a} + select(0.0, ${b} * pf(${at + 1}u), f32(hash2(P[${at}u], i) >> 8u) / 16777216.0 >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p)]),
+};
+
+/**
+ * x + dropout(y, p) in one kernel (a residual connection after a dropped-out branch), with exactly
+ * the values and draw of `x.add(dropout(y, p, training))`. @example x = dropoutAdd(x, attn(ln1(x)), 0.1, training)
+ */
+export function dropoutAdd(x: Tensor, y: Tensor, p: number, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropoutAdd: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0 || p === 1 || x.dtype !== y.dtype || !isFloat(x.dtype) || !shapesEqual(x.shape, y.shape)) {
+    return x.add(p === 0 || !training ? y : fusedOrComposed(y, p));
+  }
+  const attrs: DropoutAttrs = { key: nextDrawKey(), p, scale: 1 / (1 - p) };
+  sameDevice('dropoutAdd', [x, y]);
+  const [out] = runKernel(dropoutAddKernel, [x, y], [{ shape: x.shape, dtype: x.dtype }], attrs);
+  return record(out!, 'dropoutAdd', [x, y], (g, needs) => [needs[0] ? g : null, needs[1] ? applyDraw(g, attrs) : null]);
+}
+
+/** dropout for the cases dropoutAdd does not fuse (p = 1, mismatched shapes or dtypes). */
+function fusedOrComposed(y: Tensor, p: number): Tensor {
+  return p === 1 ? y.mul(0) : fusedDropout(y, p);
 }
