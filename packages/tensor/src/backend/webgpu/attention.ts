@@ -55,15 +55,18 @@ function tileFor(caps: GpuCaps, floatsPerRow: number, extraPerRow: number): numb
   return t;
 }
 
-/** Entry of the kernels with one thread per query row i of head (b, h). */
-const QUERY_ROW_MAIN = /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
+/** Entry of every attention kernel: head (b, h) from the workgroup's y, the shape from the params. */
+const HEAD_MAIN = /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
   let bh = wid.y;
   let b = bh / P[1];
   let h = bh % P[1];
   let Tq = P[2];
   let Tk = P[3];
   let off = P[5];
-  let scale = pf(6u);
+  let scale = pf(6u);`;
+
+/** Entry of the kernels with one thread per query row i of head (b, h). */
+const QUERY_ROW_MAIN = /* wgsl */ `${HEAD_MAIN}
   let i = wid.x * ${ROWS}u + l;
   let live = i < Tq;`;
 
@@ -233,14 +236,7 @@ var<workgroup> gs: array<f32, ${tk * D}>;
 var<workgroup> ls: array<f32, ${tk}>;
 var<workgroup> ds_: array<f32, ${tk}>;
 @compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
-  let bh = wid.y;
-  let b = bh / P[1];
-  let h = bh % P[1];
-  let Tq = P[2];
-  let Tk = P[3];
-  let off = P[5];
-  let scale = pf(6u);
+${HEAD_MAIN}
   let j = wid.x * ${ROWS}u + l;
   let live = j < Tk;
   var kr: array<f32, ${D}>;
