@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
-import { argmax, argmin, crossEntropy, dropout, gelu, hasBackend, layerNorm, logSoftmax, manualSeed, randn, softmax, tensor, topk, type Tensor } from '@llmts/tensor';
+import { argmax, argmin, crossEntropy, dropout, gelu, hasBackend, layerNorm, linear, logSoftmax, manualSeed, randn, softmax, tensor, topk, type Tensor } from '@llmts/tensor';
 import { compareArrays, type DifferentiableOp } from '@llmts/tensor/internal';
 import { gradCases } from '../helpers/gradcases.ts';
 import { assertParity, type Tolerance } from '../helpers/parity.ts';
@@ -95,6 +95,28 @@ describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of LayerNorm backward (dx an
       grads[0]!.forEach((cpu, k) => {
         const r = compareArrays(grads[1]![k]!, cpu, { rtol: 1e-4, atol: 1e-4 });
         if (!r.ok) throw new Error(`rows ${rows} C ${C}: gradient ${k} differs at ${r.index}: gpu ${grads[1]![k]![r.index]} cpu ${cpu[r.index]}`);
+      });
+    }
+  });
+});
+
+describe.skipIf(!hasBackend('gpu'))('linear: the bias added in the matmul epilogue on the GPU', () => {
+  it('equals x·Wᵀ + b on the CPU, forward and the gradients of x, W and b, batched and strided inputs', async () => {
+    for (const [shape, N, strided] of [[[2, 5, 7], 3, false], [[130, 70], 65, false], [[4, 9, 33], 100, true]] as const) {
+      manualSeed(shape.length * 10 + N);
+      const K = shape[shape.length - 1]!;
+      const x0 = strided ? randn([...shape.slice(0, -2), K, shape[shape.length - 2]!]).transpose(-2, -1) : randn([...shape]);
+      const w0 = randn([N, K]), b0 = randn([N]);
+      const out: number[][][] = [];
+      for (const device of ['gpu', 'cpu'] as const) {
+        const x = x0.to(device).detach().requiresGrad_(), w = w0.to(device).detach().requiresGrad_(), b = b0.to(device).detach().requiresGrad_();
+        const y = device === 'gpu' ? linear(x, w, b) : x.matmul(w.T).add(b);
+        y.mul(y.onesLike().mul(0.5).add(y.detach())).sum().backward();
+        out.push([[...await y.data()], [...await x.grad!.data()], [...await w.grad!.data()], [...await b.grad!.data()]]);
+      }
+      out[0]!.forEach((v, k) => {
+        const r = compareArrays(v, out[1]![k]!, { rtol: 1e-4, atol: 1e-4 });
+        if (!r.ok) throw new Error(`[${shape}] N ${N}${strided ? ' strided' : ''}: ${['y', 'dx', 'dW', 'db'][k]} differs at ${r.index}: gpu ${v[r.index]} cpu ${out[1]![k]![r.index]}`);
       });
     }
   });

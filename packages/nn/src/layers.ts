@@ -1,4 +1,4 @@
-import { dropout, embedding, gelu, layerNorm, ones, softmax, zeros, empty, type Device, type DType, type Tensor } from '@llmts/tensor';
+import { dropout, embedding, gelu, layerNorm, linear, ones, softmax, zeros, empty, type Device, type DType, type Tensor } from '@llmts/tensor';
 import { Module, Parameter } from './module.ts';
 import { kaimingUniform_, normal_, uniform_ } from './init.ts';
 
@@ -40,8 +40,7 @@ export class Linear extends Module {
 
   /** x (..., inFeatures) -> (..., outFeatures). */
   forward(x: Tensor): Tensor {
-    const y = x.matmul(this.weight.transpose(0, 1));
-    return this.bias ? y.add(this.bias) : y;
+    return linear(x, this.weight, this.bias); // with a bias, one GPU dispatch
   }
 
   protected override extraRepr(): string {

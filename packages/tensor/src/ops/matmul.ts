@@ -114,3 +114,36 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
     needs[1] ? (bTransposed ? matmul(g.transpose(-2, -1), a).transpose(-2, -1) : matmul(a.transpose(-2, -1), g)) : null,
   ]);
 }
+
+/** x (rows, K) · Wᵀ + bias on the GPU: the 64×64 kernel adds the bias as it stores. */
+const linearKernel: Kernel<MatmulAttrs> = {
+  name: 'linear',
+  cpu: () => { throw new Error('linear: the CPU composes it from matmul and add'); },
+  gpu: (ctx, [x, wT, bias], [out], { M, N, K }) => matmulGpu(ctx, x!, wT!, out!, [], M, N, K, bias!),
+};
+
+/**
+ * PyTorch's F.linear: x · weightᵀ + bias over the last dim of x (weight (out, in), bias (out)). On the
+ * GPU one dispatch (the bias added in the matmul's epilogue); backward is two matmuls and a column sum,
+ * the weight's gradient computed in its own (out, in) layout.
+ * @example linear(x, this.weight, this.bias)
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  if (bias === null || x.device !== 'gpu' || weight.ndim !== 2 || bias.ndim !== 1 || x.ndim < 1 || x.dtype !== weight.dtype || bias.dtype !== weight.dtype || bias.shape[0] !== weight.shape[0]) {
+    const y = matmul(x, weight.transpose(0, 1));
+    return bias === null ? y : y.add(bias);
+  }
+  sameDevice('linear', [x, weight, bias]);
+  const [N, K] = weight.shape as [number, number];
+  if (x.shape[x.ndim - 1] !== K) throw new Error(`linear: input of shape ${fmt(x.shape)} does not match a weight of shape ${fmt(weight.shape)}`);
+  const rows = x.numel() / K;
+  const x2 = viewStrides(x.shape, x.strides, [rows, K]) !== null ? x.view([rows, K]) : x.contiguous().view([rows, K]);
+  const wT = weight.transpose(0, 1);
+  const [out] = runKernel(linearKernel, [x2, wT, bias], [{ shape: [rows, N], dtype: x.dtype }], { batch: [], M: rows, N, K });
+  const y = record(out!, 'linear', [x2, weight, bias], (g, needs) => [
+    needs[0] ? matmul(g, weight) : null,
+    needs[1] ? matmul(g.transpose(0, 1), x2) : null,
+    needs[2] ? g.sum(0) : null,
+  ]);
+  return y.view([...x.shape.slice(0, -1), N]);
+}

@@ -22,12 +22,14 @@ const BATCH_OFFSETS = `  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank
     bOff += c * P[11u + 2u * batchRank + u32(d)];
   }`;
 
-function code(aType: DType, bType: DType, outType: DType): string {
-  return cachedSource(`matmul:${aType}:${bType}:${outType}`, () => genericCode(aType, bType, outType));
+function code(aType: DType, bType: DType, outType: DType, biasType?: DType): string {
+  return cachedSource(`matmul:${aType}:${bType}:${outType}:${biasType ?? ''}`, () => genericCode(aType, bType, outType, biasType));
 }
 
-function genericCode(aType: DType, bType: DType, outType: DType): string {
-  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, { name: 'C', dtype: outType, write: true }])}
+/** The 64×64 kernel; with `biasType`, a bias vector (over N) is added as C is stored (a Linear in one dispatch). */
+function genericCode(aType: DType, bType: DType, outType: DType, biasType?: DType): string {
+  const bias = biasType !== undefined;
+  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, ...(bias ? [{ name: 'bias', dtype: biasType }] : []), { name: 'C', dtype: outType, write: true }])}
 var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<f32, ${BK * BN}>;
 @compute @workgroup_size(16, 16)
@@ -69,7 +71,7 @@ ${BATCH_OFFSETS}
     if (r >= M) { continue; }
     for (var j = 0u; j < 4u; j++) {
       let c = col0 + lid.x + 16u * j;
-      if (c < N) { C[cBase + r * N + c] = ${store(outType, 'acc[i][j]')}; }
+      if (c < N) { C[cBase + r * N + c] = ${store(outType, bias ? `acc[i][j] + ${load(biasType, 'bias[P[11u + 3u * P[3]] + c]')}` : 'acc[i][j]')}; }
     }
   }
 }`;
@@ -170,21 +172,21 @@ function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[]
 }
 
 /** C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch). */
-export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number): void {
+export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, bias?: View): void {
   const r = batch.length;
   const total = batch.reduce((x, y) => x * y, 1);
   if (total === 0 || M === 0 || N === 0) return;
-  const big = bigTileFits(a, b, out, batch, M, N, K);
+  const big = bias === undefined ? bigTileFits(a, b, out, batch, M, N, K) : null;
   const tile = big ? 128 : BM;
-  const src = big ? bigTileCode(big.transposed) : code(a.dtype, b.dtype, out.dtype);
+  const src = big ? bigTileCode(big.transposed) : code(a.dtype, b.dtype, out.dtype, bias?.dtype);
   const base = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!];
-  const tail = [...batch, ...a.strides.slice(0, r), ...b.strides.slice(0, r)];
+  const tail = [...batch, ...a.strides.slice(0, r), ...b.strides.slice(0, r), ...(bias ? [bias.offset] : [])];
   const perDispatch = 65535;
   for (let start = 0; start < total; start += perDispatch) {
     const count = Math.min(perDispatch, total - start);
     ctx.dispatch({
       code: src,
-      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, { output: 0 }] : [{ input: 0 }, { input: 1 }, { output: 0 }],
+      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, { output: 0 }] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }],
       params: [...base, start, ...tail],
       workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), count],
     });
