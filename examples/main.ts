@@ -28,7 +28,9 @@ if (!existsSync(join(dataDir, 'meta.json'))) {
   const meta = await prepareCorpus({ input: 'data/tinyshakespeare.txt', out: dataDir, tokenizer: 'char' });
   console.log(`prepared Tiny Shakespeare: ${meta.trainTokens.toLocaleString()} train + ${meta.valTokens.toLocaleString()} val characters, vocabulary ${meta.vocabSize}`);
 }
-console.log(`training ${preset} on ${device} -> ${runDir} (progress below; loss plot in ${join(runDir, 'loss.svg')} and loss.png)`);
+// the demo's own run directory is replaced on every `npm start`; a directory named with --out is not
+const replace = arg('out') === undefined && existsSync(join(runDir, 'log.jsonl'));
+console.log(`training ${preset} on ${device} -> ${runDir}${replace ? ' (replacing the previous demo run)' : ''} (progress below; loss plot in ${join(runDir, 'loss.svg')} and loss.png)`);
 // a few minutes: the GPU preset's full 5,000 iterations are one flag away
 const maxIters = arg('max-iters') ?? (preset === 'shakespeare-char' ? '2000' : undefined);
 const result = await train({
@@ -36,6 +38,7 @@ const result = await train({
   dataDir,
   outDir: runDir,
   device,
+  force: replace,
   train: maxIters !== undefined ? { maxIters: Number(maxIters), lrDecayIters: Number(maxIters) } : {},
 });
 console.log(`\ndone: ${result.iters} iterations in ${formatDuration(result.seconds)} (${result.msPerIter.toFixed(0)} ms/iter); train loss ${result.finalTrain.toFixed(4)}, val loss ${result.finalVal.toFixed(4)} (best ${result.bestVal.toFixed(4)})`);
