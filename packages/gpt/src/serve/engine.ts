@@ -11,14 +11,18 @@ import { generate } from '../generate.ts';
 
 export type FinishReason = 'stop' | 'length';
 
-export interface Job {
-  prompt: number[];
+/** How a job samples: what both endpoints' requests carry. */
+export interface GenerationSettings {
   maxTokens: number;
   temperature: number;
   topP: number;
   stop: string[];
   seed: number | undefined;
   n: number;
+}
+
+export interface Job extends GenerationSettings {
+  prompt: number[];
   /** New text of choice `index` as it becomes final. */
   onDelta?: (index: number, text: string) => void;
   /** Set when the client is gone: the job is skipped or stopped. */

@@ -3,6 +3,7 @@
  * `ApiError` carrying OpenAI's error shape and a 4xx status. Unknown fields are ignored, as
  * clients send options a small server does not implement (logprobs, user, …).
  */
+import type { GenerationSettings } from './engine.ts';
 
 /** An error the server answers with `{ "error": { message, type, param, code } }`. */
 export class ApiError extends Error {
@@ -17,14 +18,8 @@ export class ApiError extends Error {
 }
 
 /** What generation needs, common to both endpoints. */
-export interface SamplingRequest {
+export interface SamplingRequest extends GenerationSettings {
   model: string | undefined;
-  maxTokens: number;
-  temperature: number;
-  topP: number;
-  stop: string[];
-  seed: number | undefined;
-  n: number;
   stream: boolean;
   includeUsage: boolean;
 }
