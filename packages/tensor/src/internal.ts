@@ -19,6 +19,7 @@ export type { PrimOp, PrimInfo, Family, DifferentiableOp } from './ops/table.ts'
 export { assertClose, compareArrays } from './testing/allclose.ts';
 export { adamUpdate_, sgdUpdate_ } from './ops/optim.ts';
 export { adamUpdateMany_, clipGradNorm_ } from './ops/multi-tensor.ts';
+export { ownsWholeStorage } from './ops/apply.ts';
 export type { AdamItem } from './ops/multi-tensor.ts';
 export type { AdamHyper, SgdHyper } from './ops/optim.ts';
 export { encodeSafetensors, parseHeader } from './io/safetensors.ts';

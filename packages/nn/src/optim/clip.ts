@@ -1,5 +1,5 @@
 import { noGrad, keep, type Tensor } from '@llmts/tensor';
-import { clipGradNorm_ } from '@llmts/tensor/internal';
+import { clipGradNorm_, ownsWholeStorage } from '@llmts/tensor/internal';
 
 /**
  * Scale all gradients so their global L2 norm is at most `maxNorm` (PyTorch's
@@ -20,7 +20,7 @@ export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, opti
       const g = p.grad!;
       const own = g.dtype !== p.dtype
         ? g.to(p.dtype) // an integer gradient set by hand: scaled as floats, like PyTorch's multiply would
-        : g.storage.refs !== 1 || g.offset !== 0 || g.numel() !== g.storage.length || !g.isContiguous() || owners.has(g.storage) ? g.clone() : g;
+        : g.storage.refs !== 1 || !ownsWholeStorage(g) || owners.has(g.storage) ? g.clone() : g;
       if (own !== g) {
         if (!handles.has(g)) g.dispose(); // the same handle may still be an earlier parameter's gradient
         p.grad = keep(own);

@@ -136,12 +136,12 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
         const x = inputs[i]!;
         const prev = grads.get(x);
         if (prev === undefined) put(x, gi);
-        else if (!keepIntermediates && canAccumulateInto(prev, gi)) {
-          accumulate_(prev, gi);
-          if (gi !== g && !held.has(gi) && gi.id >= firstOwnedId) gi.dispose();
-        } else {
-          put(x, prev.add(gi));
-          release(prev);
+        else {
+          if (!keepIntermediates && canAccumulateInto(prev, gi)) accumulate_(prev, gi); // prev stays held
+          else {
+            put(x, prev.add(gi));
+            release(prev);
+          }
           if (gi !== g && !held.has(gi) && gi.id >= firstOwnedId && !keepIntermediates) gi.dispose();
         }
       }

@@ -12,6 +12,7 @@ import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { cachedSource, entry, header, load, store } from '../backend/webgpu/codegen.ts';
 import { shapesEqual } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
+import { ownsWholeStorage } from './apply.ts';
 
 const accumulateKernel: Kernel<null> = {
   name: 'accumulate',
@@ -39,8 +40,7 @@ ${entry(`  if (i >= P[0]) { return; }
 
 /** Whether `g` can be added into `target` in place: a float tensor alone on its whole, contiguous storage, of g's shape and dtype. */
 export function canAccumulateInto(target: Tensor, g: Tensor): boolean {
-  return target.storage.refs === 1 && target.storage !== g.storage && target.offset === 0 && target.isContiguous()
-    && target.numel() === target.storage.length && target.dtype === g.dtype && isFloat(target.dtype)
+  return target.storage.refs === 1 && target.storage !== g.storage && ownsWholeStorage(target) && target.dtype === g.dtype && isFloat(target.dtype)
     && target.device === g.device && shapesEqual(target.shape, g.shape) && target.node === null;
 }
 

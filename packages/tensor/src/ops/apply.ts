@@ -5,6 +5,11 @@ import { getBackend } from '../backend/registry.ts';
 import type { Device, Kernel, OutputSpec, View } from '../backend/types.ts';
 import { Tensor, type TensorLike } from '../tensor.ts';
 
+/** Whether `t` views all of its storage, contiguously from element 0: what in-place kernels may write. */
+export function ownsWholeStorage(t: Tensor): boolean {
+  return t.offset === 0 && t.numel() === t.storage.length && t.isContiguous();
+}
+
 /** Throw unless every tensor lives on the same device; returns that device. */
 export function sameDevice(op: string, tensors: readonly Tensor[]): Device {
   const device = tensors[0]!.device;

@@ -51,6 +51,15 @@ const backwardKernel: Kernel<Attrs> = {
   gpu: (ctx, inputs, _outs, { shape, dtype, layout }) => attentionBackward(ctx, inputs, dtype, shape, layout!),
 };
 
+/** An attention call's options with their defaults, checked (`op` names the caller in errors). */
+function checkedOptions(op: string, options: AttentionOptions, D: number): { causal: boolean; p: number; scale: number } {
+  const p = options.dropout ?? 0;
+  if (!(p >= 0 && p < 1)) throw new Error(`${op}: dropout must be in [0, 1), got ${p}`);
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  if (!Number.isFinite(scale)) throw new Error(`${op}: scale must be finite, got ${scale}`);
+  return { causal: options.causal ?? true, p, scale };
+}
+
 /** The attention weights of a slice after the mask, softmax and dropout (element 0 is element `base` of the draw), and before dropout. */
 function weights(q: Tensor, k: Tensor, s: AttentionShape, causal: boolean, base: number): { att: Tensor; dropped: Tensor } {
   const scores = q.matmul(k.transpose(-2, -1)).mul(s.scale);
@@ -93,13 +102,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     throw new Error(`scaledDotProductAttention: k and v must be (B, H, Tk, D) with q's B, H and D, got ${shapes}`);
   }
   if (q.dtype !== k.dtype || q.dtype !== v.dtype || !isFloat(q.dtype)) throw new Error(`scaledDotProductAttention: q, k and v must share one floating-point dtype, got ${q.dtype}, ${k.dtype}, ${v.dtype}`);
-  const causal = options.causal ?? true;
+  const { causal, p, scale } = checkedOptions('scaledDotProductAttention', options, D);
   if (causal && Tk < Tq) throw new Error(`scaledDotProductAttention: a causal mask needs at least as many keys as queries (the queries are the last Tq positions), got ${shapes}`);
   if (Tk === 0 || D === 0) throw new Error(`scaledDotProductAttention: needs at least one key and one feature, got ${shapes}`);
-  const p = options.dropout ?? 0;
-  if (!(p >= 0 && p < 1)) throw new Error(`scaledDotProductAttention: dropout must be in [0, 1), got ${p}`);
-  const scale = options.scale ?? 1 / Math.sqrt(D);
-  if (!Number.isFinite(scale)) throw new Error(`scaledDotProductAttention: scale must be finite, got ${scale}`);
   const s: AttentionShape = { B, H, Tq, Tk, D, offset: causal ? Tk - Tq : Tk, scale, p, key: p > 0 ? nextDrawKey() : 0 };
   if (B * H * Tq === 0) return noGrad(() => q.mul(0));
   return device === 'gpu' ? attentionGpu(q, k, v, s) : attentionCpu(q, k, v, s, causal);
@@ -142,10 +147,7 @@ export function selfAttention(qkv: Tensor, nHead: number, options: AttentionOpti
     return scaledDotProductAttention(q!, k!, v!, options).transpose(1, 2).contiguous().view(B, T, C);
   }
   if (!isFloat(qkv.dtype)) throw new Error(`selfAttention: qkv must be floating point, got ${qkv.dtype}`);
-  const p = options.dropout ?? 0;
-  if (!(p >= 0 && p < 1)) throw new Error(`selfAttention: dropout must be in [0, 1), got ${p}`);
-  const scale = options.scale ?? 1 / Math.sqrt(D);
-  const causal = options.causal ?? true;
+  const { causal, p, scale } = checkedOptions('selfAttention', options, D);
   const s: AttentionShape = { B, H: nHead, Tq: T, Tk: T, D, offset: causal ? 0 : T, scale, p, key: p > 0 ? nextDrawKey() : 0 };
   const x = qkv.contiguous();
   const part = (k: number): View => ({ storage: x.storage, shape: [B, nHead, T, D], strides: [T * C3, D, C3, 1], offset: x.offset + k * C, dtype: x.dtype });

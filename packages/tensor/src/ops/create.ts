@@ -303,9 +303,9 @@ export const randomKernel: Kernel<RandomAttrs> = {
     const n = numel(out!.shape);
     if (n === 0) return;
     const value = kind === 'uniform'
-      ? 'pf(2u) + (pf(3u) - pf(2u)) * (f32(hash2(P[1], i) >> 8u) / 16777216.0)'
+      ? 'pf(2u) + (pf(3u) - pf(2u)) * uniform_at(P[1], i)'
       : kind === 'normal'
-        ? 'pf(2u) + pf(3u) * sqrt(-2.0 * log((f32(hash2(P[1], 2u * i) >> 8u) + 1.0) / 16777217.0)) * cos(6.283185307179586 * (f32(hash2(P[1], 2u * i + 1u) >> 8u) / 16777216.0))'
+        ? 'pf(2u) + pf(3u) * sqrt(-2.0 * log((f32(hash2(P[1], 2u * i) >> 8u) + 1.0) / 16777217.0)) * cos(6.283185307179586 * uniform_at(P[1], 2u * i + 1u))'
         : 'bitcast<i32>(P[2]) + i32(umulhi32(hash2(P[1], i), P[3]))';
     const params = kind === 'int' ? [n, key, low >>> 0, (high - low) >>> 0] : [n, key, f32bits(low), f32bits(high)];
     const code = `${header([{ name: 'out', dtype: out!.dtype, write: true }])}

@@ -41,7 +41,7 @@ export const dropoutKernel: Kernel<DropoutAttrs> = {
     }
   },
   gpu: (ctx, [x], [out], { key, p, scale, base = 0 }) =>
-    elementwise(ctx, [x!], out!, ([a], at) => `select(0.0, ${a} * pf(${at + 1}u), f32(hash2(P[${at}u], P[${at + 3}u] + i) >> 8u) / 16777216.0 >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p), base >>> 0]),
+    elementwise(ctx, [x!], out!, ([a], at) => `select(0.0, ${a} * pf(${at + 1}u), uniform_at(P[${at}u], P[${at + 3}u] + i) >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p), base >>> 0]),
 };
 
 /** Apply the draw `key` to x (forward) or to a gradient (backward). */
@@ -82,7 +82,7 @@ const dropoutAddKernel: Kernel<DropoutAttrs> = {
     }
   },
   gpu: (ctx, [x, y], [out], { key, p, scale }) =>
-    elementwise(ctx, [x!, y!], out!, ([a, b], at) => `${a} + select(0.0, ${b} * pf(${at + 1}u), f32(hash2(P[${at}u], i) >> 8u) / 16777216.0 >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p)]),
+    elementwise(ctx, [x!, y!], out!, ([a, b], at) => `${a} + select(0.0, ${b} * pf(${at + 1}u), uniform_at(P[${at}u], i) >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p)]),
 };
 
 /**
@@ -91,16 +91,11 @@ const dropoutAddKernel: Kernel<DropoutAttrs> = {
  */
 export function dropoutAdd(x: Tensor, y: Tensor, p: number, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropoutAdd: p must be in [0, 1], got ${p}`);
-  if (!training || p === 0 || p === 1 || x.dtype !== y.dtype || !isFloat(x.dtype) || !shapesEqual(x.shape, y.shape)) {
-    return x.add(p === 0 || !training ? y : fusedOrComposed(y, p));
-  }
+  if (!training || p === 0) return x.add(y);
+  // not fused: p = 1 (everything dropped), or operands that broadcast or differ in dtype
+  if (p === 1 || x.dtype !== y.dtype || !isFloat(x.dtype) || !shapesEqual(x.shape, y.shape)) return x.add(p === 1 ? y.mul(0) : fusedDropout(y, p));
   const attrs: DropoutAttrs = { key: nextDrawKey(), p, scale: 1 / (1 - p) };
   sameDevice('dropoutAdd', [x, y]);
   const [out] = runKernel(dropoutAddKernel, [x, y], [{ shape: x.shape, dtype: x.dtype }], attrs);
   return record(out!, 'dropoutAdd', [x, y], (g, needs) => [needs[0] ? g : null, needs[1] ? applyDraw(g, attrs) : null]);
-}
-
-/** dropout for the cases dropoutAdd does not fuse (p = 1, mismatched shapes or dtypes). */
-function fusedOrComposed(y: Tensor, p: number): Tensor {
-  return p === 1 ? y.mul(0) : fusedDropout(y, p);
 }

@@ -16,7 +16,7 @@ import { getBackend } from '../backend/registry.ts';
 import { cachedSource, f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
 import { noGrad } from '../autograd/mode.ts';
 import { Tensor } from '../tensor.ts';
-import { sameDevice } from './apply.ts';
+import { ownsWholeStorage, sameDevice } from './apply.ts';
 import { adamUpdate_, checkParam, type AdamHyper } from './optim.ts';
 
 /** One parameter's Adam step: the parameter, its gradient, its two moments and its hyper-parameters. */
@@ -34,6 +34,13 @@ interface ManyAttrs {
   counts: number[];
 }
 
+/** [0, v0, v0 + v1, …]: where each tensor's range starts in a dispatch over several, and the total last. */
+function starts(values: readonly number[]): number[] {
+  const out = [0];
+  for (const v of values) out.push(out[out.length - 1]! + v);
+  return out;
+}
+
 /** Branch on the thread index `i` over tensors whose starts are P[at…at+k]; `body(t)` uses `j` (index in tensor t). */
 function branches(k: number, at: number, body: (t: number) => string): string {
   return Array.from({ length: k }, (_, t) => `${t === 0 ? '' : ' else '}if (i < P[${at + t + 1}u]) {
@@ -44,9 +51,8 @@ ${body(t)}
 
 function adamMany(ctx: GpuKernelContext, grads: readonly View[], dtypes: readonly DType[], a: ManyAttrs): void {
   const k = grads.length;
-  const starts = [0];
-  for (const n of a.counts) starts.push(starts[starts.length - 1]! + n);
-  const total = starts[k]!;
+  const at = starts(a.counts);
+  const total = at[k]!;
   if (total === 0) return;
   const decls = Array.from({ length: k }, (_, t) => [
     { name: `g${t}`, dtype: grads[t]!.dtype },
@@ -73,7 +79,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   })}
 }`);
   const bindings = Array.from({ length: k }, (_, t) => [{ input: t }, { output: 3 * t }, { output: 3 * t + 1 }, { output: 3 * t + 2 }]).flat();
-  const params = [total, ...starts, ...grads.map((g) => g.offset), ...a.words.flat()];
+  const params = [total, ...at, ...grads.map((g) => g.offset), ...a.words.flat()];
   ctx.dispatch({ code, bindings, params, workgroups: { threads: total, size: 256 } });
 }
 
@@ -215,28 +221,26 @@ const clipKernel: Kernel<ClipAttrs> = {
     for (let s = 0; s < a.count; s += a.groupSize) groups.push(Array.from({ length: Math.min(a.groupSize, a.count - s) }, (_, t) => s + t));
     let base = 0;
     for (const g of groups) {
-      const starts = [0];
-      for (const t of g) starts.push(starts[starts.length - 1]! + chunks[t]!);
-      const n = starts[starts.length - 1]!;
+      const at = starts(g.map((t) => chunks[t]!));
+      const n = at[at.length - 1]!;
       if (n === 0) continue;
       ctx.dispatch({
         code: sumSquaresCode(g.map((t) => dtypes[t]!)),
         bindings: [...g.map((t) => ({ output: t })), { scratch: partials }],
-        params: [base, ...starts, ...g.map((t) => sizes[t]!)],
+        params: [base, ...at, ...g.map((t) => sizes[t]!)],
         workgroups: { threads: n, size: 1 },
       });
       base += n;
     }
     ctx.dispatch({ code: FINISH, bindings: [{ scratch: partials }, { output: a.count }, { output: a.count + 1 }], params: [base, f32bits(a.maxNorm), f32bits(a.eps)], workgroups: [1] });
     for (const g of groups) {
-      const starts = [0];
-      for (const t of g) starts.push(starts[starts.length - 1]! + sizes[t]!);
-      const n = starts[starts.length - 1]!;
+      const at = starts(g.map((t) => sizes[t]!));
+      const n = at[at.length - 1]!;
       if (n === 0) continue;
       ctx.dispatch({
         code: scaleCode(g.map((t) => dtypes[t]!)),
         bindings: [...g.map((t) => ({ output: t })), { output: a.count + 1 }],
-        params: [n, ...starts],
+        params: [n, ...at],
         workgroups: { threads: n, size: 256 },
       });
     }
@@ -255,7 +259,7 @@ export function clipGradNorm_(grads: readonly Tensor[], maxNorm: number, eps: nu
   const seen = new Set<Storage>();
   for (const g of grads) {
     if (g.device !== device) throw new Error(`clipGradNorm_: gradients on ${device} and ${g.device}`);
-    if (g.offset !== 0 || g.numel() !== g.storage.length || !g.isContiguous() || seen.has(g.storage)) {
+    if (!ownsWholeStorage(g) || seen.has(g.storage)) {
       throw new Error('clipGradNorm_: every gradient must own its memory (contiguous, whole storage, not shared)');
     }
     seen.add(g.storage);

@@ -3,14 +3,14 @@
  * kernel per parameter (CPU loop or WGSL), following PyTorch's single-tensor formulas exactly so
  * trajectories match.
  */
-import { isContiguous, fmt } from '../shape.ts';
+import { fmt } from '../shape.ts';
 import type { Kernel } from '../backend/types.ts';
 import { getBackend } from '../backend/registry.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import { entry, f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
-import { sameDevice } from './apply.ts';
+import { ownsWholeStorage, sameDevice } from './apply.ts';
 import { noGrad } from '../autograd/mode.ts';
 
 export interface AdamHyper {
@@ -74,7 +74,7 @@ ${entry(`  if (i >= P[0]) { return; }
 export function checkParam(op: string, p: Tensor, others: Tensor[]): void {
   sameDevice(op, [p, ...others]);
   for (const t of [p, ...others]) {
-    if (!isContiguous(t.shape, t.strides) || t.offset !== 0 || t.numel() !== t.storage.length) {
+    if (!ownsWholeStorage(t)) {
       throw new Error(`${op}: parameters and optimizer state must own contiguous memory (got shape ${fmt(t.shape)} strides ${fmt(t.strides)})`);
     }
     if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {

@@ -77,7 +77,7 @@ ${entry(`  let r = i;
   }
   if (!(total > 0.0)) { fail(2u, r, 0u); }
   for (var s = 0u; s < S; s++) {
-    let u = (f32(hash2(P[3], r * S + s) >> 8u) / 16777216.0) * total;
+    let u = uniform_at(P[3], r * S + s) * total;
     var acc = 0.0; var pick = 0u;
     for (var c = 0u; c < C; c++) {
       let v = w[r * C + c];

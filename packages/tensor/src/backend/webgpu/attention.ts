@@ -91,7 +91,7 @@ function keyTiles(dtype: DType): string {
 const DROP = /* wgsl */ `
 fn keepDrop(bh: u32, i: u32, j: u32) -> bool {
   let idx = (bh * P[2] + i) * P[3] + j;
-  return f32(hash2(P[9], idx) >> 8u) / 16777216.0 >= pf(7u);
+  return uniform_at(P[9], idx) >= pf(7u);
 }`;
 
 /** Forward: out (B, Tq, H, D) contiguous and lse (B, H, Tq). */

@@ -136,6 +136,8 @@ fn hash2(key: u32, ctr: u32) -> u32 {
   x = x ^ (x >> 15u);
   return x;
 }
+// the ctr-th uniform in [0, 1) of draw key (random.ts's uniformAt, bit for bit)
+fn uniform_at(key: u32, ctr: u32) -> f32 { return f32(hash2(key, ctr) >> 8u) / 16777216.0; }
 fn strided(i: u32, shapeAt: u32, rank: u32, at: u32) -> u32 {
   var rem = i;
   var off = P[at];
@@ -199,9 +201,6 @@ export function f32bits(v: number): number {
   return new Uint32Array(f.buffer)[0]!;
 }
 
-/** Elementwise kernel sources by specialisation (expression, dtypes, rank, strided inputs). */
-const elementwiseSources = new Map<string, string>();
-
 const sources = new Map<string, string>();
 
 /**
@@ -229,11 +228,13 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
   const rank = dims.length;
   const params: number[] = [n, rank, ...dims];
   const loads: string[] = [];
+  const layout: string[] = [];
   inputs.forEach((v, k) => {
     const strides = strideSets[k + 1]!;
     const contiguous = strides.every((s, d) => s === strideSets[0]![d]);
     const at = params.length;
     params.push(v.offset);
+    layout.push(`${v.dtype}${contiguous ? 'c' : 's'}`);
     if (contiguous) loads.push(`  let a${k} = ${load(v.dtype, `in${k}[P[${at}u] + i]`)};`);
     else {
       params.push(...strides);
@@ -243,18 +244,14 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
   const extraAt = params.length;
   params.push(...extra);
   const value = expr(inputs.map((_, k) => `a${k}`), extraAt);
-  // the same specialisation gives the same source string object, which the backend finds at once
-  const spec = `${value}|${out.dtype}|${rank}|${inputs.map((v, k) => `${v.dtype}${loads[k]!.includes('strided') ? 's' : 'c'}`).join(',')}`;
-  let code = elementwiseSources.get(spec);
-  if (code === undefined) {
+  // the specialisation: expression, output dtype, rank, and each input's dtype and layout
+  const code = cachedSource(`elementwise:${value}|${out.dtype}|${rank}|${layout.join(',')}`, () => {
     const bindings: BindingDecl[] = [...inputs.map((v, k) => ({ name: `in${k}`, dtype: v.dtype })), { name: 'out', dtype: out.dtype, write: true }];
-    code = `${header(bindings)}
+    return `${header(bindings)}
 ${entry(`  if (i >= P[0]) { return; }
 ${loads.join('\n')}
   out[i] = ${store(out.dtype, value)};`)}`;
-    if (elementwiseSources.size >= 4096) elementwiseSources.clear();
-    elementwiseSources.set(spec, code);
-  }
+  });
   const refs: GpuBindingRef[] = [...inputs.map((_, k) => ({ input: k })), { output: 0 }];
   ctx.dispatch({ code, bindings: refs, params, workgroups: { threads: n, size: 256 } });
 }
