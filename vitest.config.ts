@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@llmts\/(tensor|data)\/internal$/, replacement: src('$1/src/internal.ts') },
       { find: /^@llmts\/(tensor|nn|data|gpt)$/, replacement: src('$1/src/index.ts') },
+      { find: /^#host$/, replacement: src('tensor/src/host/node.ts') },
     ],
   },
   test: {

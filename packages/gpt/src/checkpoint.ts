@@ -3,17 +3,20 @@
  * training state), Hugging Face GPT-2 directories (single or sharded safetensors), and the older
  * llm.ts layout. Weights stream into a model built without drawing initial values.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { getDefaultDevice, type Device } from '@llmts/tensor';
 import { loadCheckpoint, readJsonFile, resolveCheckpointDir, type QuantizeReport } from '@llmts/nn';
 import { gpt2Tokenizer, loadTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from './model.ts';
 import type { GPTConfig } from './config.ts';
 import { fromHFConfig, isLegacyConfig } from './hf/config.ts';
-import { loadHFWeights } from './hf/weights.ts';
+import { loadHFWeights } from './hf/load-weights.ts';
 import type { ChatTemplate } from './hf/export.ts';
 import { isAdapterDir, loadAdapter, mergeAdapters, readAdapterConfig } from './finetune/lora.ts';
+import { loadGPTFromFiles, vocabularyCovers } from './hf/checkpoint-bytes.ts';
+
+export { vocabularyCovers } from './hf/checkpoint-bytes.ts';
 
 const hasWeights = (dir: string) => ['model.safetensors', 'model.safetensors.index.json', 'adapter_model.safetensors'].some((f) => existsSync(join(dir, f))) || existsSync(`${dir}.previous`);
 
@@ -54,17 +57,28 @@ export interface LoadGPTOptions {
  * @example const { model, tokenizer } = loadGPT('runs/shakespeare', { device: 'gpu' });
  */
 export function loadGPT(path: string, options: LoadGPTOptions = {}): LoadedGPT {
-  const dir = resolveCheckpointDir(resolveModelDir(path));
   const target = options.device ?? getDefaultDevice();
   if (options.quantize !== undefined && options.quantize !== 'int8' && options.quantize !== 'int4') throw new Error(`loadGPT: quantize must be 'int8' or 'int4', got '${String(options.quantize)}'`);
   // quantization reads the float weights on the host, then places the packed ones on the target
   const device = options.quantize ? 'cpu' : target;
-  const loaded = isAdapterDir(dir) ? loadAdapted(dir, device, options) : loadFull(dir, device, options);
+  const loaded = isTarFile(path) ? loadTar(path, device, options) : loadDir(resolveCheckpointDir(resolveModelDir(path)), device, options);
   loaded.model.eval();
   if (!options.quantize) return loaded;
   if (loaded.adapter) mergeAdapters(loaded.model);
   const quantized = loaded.model.quantize(options.quantize === 'int8' ? 8 : 4, target);
   return { ...loaded, quantized };
+}
+
+function loadDir(dir: string, device: Device, options: LoadGPTOptions): LoadedGPT {
+  return isAdapterDir(dir) ? loadAdapted(dir, device, options) : loadFull(dir, device, options);
+}
+
+const isTarFile = (path: string) => path.endsWith('.tar') && existsSync(path) && statSync(path).isFile();
+
+/** A checkpoint saved as one tar (the browser demo's download): read in memory, as the page does. */
+function loadTar(path: string, device: Device, options: LoadGPTOptions): LoadedGPT {
+  const { model, tokenizer, config, chatTemplate } = loadGPTFromFiles(new Map([[basename(path), readFileSync(path)]]), { device, where: path, ...(options.dropout !== undefined ? { dropout: options.dropout } : {}) });
+  return { model, tokenizer, config, dir: path, ...(chatTemplate ? { chatTemplate } : {}) };
 }
 
 function loadFull(dir: string, device: Device, options: LoadGPTOptions): LoadedGPT {
@@ -140,9 +154,4 @@ export function checkpointTokenizer(dir: string, vocabSize: number, config: Reco
   }
   if (!vocabularyCovers(vocabSize, tokenizer.vocabSize)) throw new Error(`${source}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${vocabSize}`);
   return tokenizer;
-}
-
-/** Whether a model's vocabulary fits `tokens` ids: exactly, or padded to a multiple of 64 as nanoGPT does. */
-export function vocabularyCovers(modelVocab: number, tokens: number): boolean {
-  return modelVocab === tokens || (modelVocab > tokens && modelVocab % 64 === 0 && modelVocab - tokens < 64);
 }

@@ -1,36 +1,19 @@
 /**
- * @llmts/gpt — the GPT model, training, generation and the llmts CLI.
- * This file is the package's only door; the `llmts` command is bin/llmts.js.
+ * @llmts/gpt — the GPT model, training, generation and the llmts CLI. The package's door in Node:
+ * everything browser.ts offers a page, and the pieces on files (checkpoint directories, the trainer
+ * of runs, fine-tuning, evaluation, the server); the `llmts` command is bin/llmts.js.
  */
-export { GPT, Transformer, Block, CausalSelfAttention, MLP, KVCache } from './model.ts';
-export type { ForwardOutput } from './model.ts';
-export { BigramLanguageModel } from './bigram.ts';
-export { defaultConfig, makeConfig } from './config.ts';
-export type { GPTConfig } from './config.ts';
-export { presets, getPreset } from './presets.ts';
-export type { Preset, TrainConfig } from './presets.ts';
-export { generate } from './generate.ts';
-export type { GenerateOptions } from './generate.ts';
-export { nextTokenProbs, sampleRows, argmaxOf } from './sampling.ts';
-export type { SamplingOptions } from './sampling.ts';
+export * from './browser.ts';
 export { train, estimateLoss, writePlots } from './train/trainer.ts';
-export { trainStep } from './train/step.ts';
-export type { StepSettings } from './train/step.ts';
-export { estimateTrainingMemory, largestBatchSize } from './train/memory.ts';
-export type { MemoryEstimate } from './train/memory.ts';
 export type { TrainOptions, TrainResult, LogEntry } from './train/trainer.ts';
-export { plotSvg, plotPng } from './train/plot.ts';
-export type { Series } from './train/plot.ts';
+export { plotPng } from './train/plot-png.ts';
 export { loadGPT, resolveModelDir } from './checkpoint.ts';
 export type { LoadedGPT, LoadGPTOptions } from './checkpoint.ts';
 export { saveHuggingFace, saveGPT } from './hf/export.ts';
-export type { SaveGPTOptions, ChatTemplate } from './hf/export.ts';
+export type { SaveGPTOptions } from './hf/export.ts';
 export { serve } from './serve/server.ts';
 export type { ServeOptions, RunningServer } from './serve/server.ts';
-export { toHFConfig, fromHFConfig } from './hf/config.ts';
-export type { LlmtsConfigExtras } from './hf/config.ts';
-export { hfTensors, loadHFWeights } from './hf/weights.ts';
-export type { HFLayoutModel } from './hf/weights.ts';
+export { loadHFWeights } from './hf/load-weights.ts';
 export { GPTClassifier, padRight } from './finetune/classifier.ts';
 export { loadClassifier, saveClassifier, isClassifierConfig } from './finetune/classifier-files.ts';
 export type { LoadedClassifier, ClassifierMeta, SaveClassifierOptions } from './finetune/classifier-files.ts';

@@ -50,6 +50,6 @@ export type { GradcheckOptions, GradcheckResult } from './testing/gradcheck.ts';
 export { allclose } from './testing/allclose.ts';
 export type { CloseOptions } from './testing/allclose.ts';
 
-export { saveSafetensors, loadSafetensors, readSafetensorsHeader, SafetensorsReader } from './io/safetensors.ts';
+export { saveSafetensors, loadSafetensors, loadSafetensorsFromBytes, safetensorsBytes, readSafetensorsHeader, SafetensorsReader } from './io/safetensors.ts';
 export type { SafetensorsHeader, SafetensorsEntry, LoadOptions, HostTensor } from './io/safetensors.ts';
 export { setNumThreads, getNumThreads } from './backend/cpu/threads.ts';

@@ -4,12 +4,14 @@
  * one, else the CPU (a software adapter such as lavapipe stays available as `device: 'gpu'` but is
  * slower than the CPU backend, so it is never the default). `LLMTS_DEVICE=cpu|gpu` forces the
  * default; forcing `gpu` without an adapter is an error. The choice is said once on stderr.
+ * In a browser page, init also fetches the WebAssembly kernels and starts the compute threads.
  */
 import type { Device } from './backend/types.ts';
 import { chooseDefaultDevice, forcedDevice, hasBackend } from './backend/registry.ts';
 import type { WebGPUOptions } from './backend/webgpu/options.ts';
 import { gpuProblem, initWebGPU, setGpuProblem, webgpuBackend } from './backend/webgpu/open.ts';
 import { setting } from './env/env.ts';
+import { prepareWasm, wasmRuntime } from './backend/cpu/wasm.ts';
 
 /** What `init()` found and chose. */
 export interface InitResult {
@@ -19,6 +21,8 @@ export interface InitResult {
   gpu: GpuInfo | null;
   /** Why no GPU is open, when none is. */
   gpuProblem?: string;
+  /** The CPU backend: 'simd+fma' or 'simd' WebAssembly kernels on `threads` threads, or 'typescript'. */
+  cpu: { kernels: 'simd+fma' | 'simd' | 'typescript'; threads: number; problem?: string };
 }
 
 /** A WebGPU adapter, as `init()` reports it. */
@@ -40,6 +44,11 @@ export interface InitOptions extends WebGPUOptions {
    * the CPU and do not open Dawn.
    */
   device?: Device | 'auto';
+  /**
+   * Where the WebAssembly kernels (kernels.wasm, kernels-fma.wasm, worker-browser.mjs) are served,
+   * in a browser page (default: the package's wasm/ folder beside dist/). Node reads them itself.
+   */
+  wasmBase?: string | URL;
 }
 
 function gpuInfo(b: NonNullable<ReturnType<typeof webgpuBackend>>): GpuInfo {
@@ -61,9 +70,12 @@ export async function init(options: InitOptions = {}): Promise<InitResult> {
   if (asked !== 'auto' && asked !== 'cpu' && asked !== 'gpu') throw new Error(`init: device must be 'auto', 'cpu' or 'gpu', got '${String(asked)}'`);
   const forced = forcedDevice();
   const want = asked === 'auto' ? forced ?? 'auto' : asked;
+  const cpuProblem = await prepareWasm(options.wasmBase);
+  const rt = wasmRuntime();
+  const cpu: InitResult['cpu'] = { kernels: rt === null ? 'typescript' : rt.variant, threads: rt?.numThreads ?? 1, ...(cpuProblem === null ? {} : { problem: cpuProblem }) };
   const result = (device: Device): InitResult => {
     const gpu = webgpuBackend();
-    return { device, gpu: gpu && gpuInfo(gpu), ...(gpu ? {} : { gpuProblem: gpuProblem() }) };
+    return { device, gpu: gpu && gpuInfo(gpu), ...(gpu ? {} : { gpuProblem: gpuProblem() }), cpu };
   };
   if (want === 'cpu' && asked === 'cpu') return result(chooseDefaultDevice('cpu', 'asked by init'));
   if (setting('LLMTS_WEBGPU') === '0') setGpuProblem('WebGPU is off (LLMTS_WEBGPU=0)');

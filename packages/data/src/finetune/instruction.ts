@@ -4,7 +4,6 @@
  * longest example, shifts targets by one, and masks padding (and optionally the prompt) with the
  * ignore index so the loss skips it.
  */
-import { readFileSync } from 'node:fs';
 import { tensor, type Device, type Tensor } from '@llmts/tensor';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { indexBatches, seededPermutation } from '../batching.ts';
@@ -13,23 +12,6 @@ export interface InstructionExample {
   instruction: string;
   input: string;
   output: string;
-}
-
-/** Read a JSON list of {instruction, input, output}, checking every entry. */
-export function loadInstructionData(path: string): InstructionExample[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: cannot read instruction data (${(e as Error).message})`);
-  }
-  if (!Array.isArray(data)) throw new Error(`${path}: expected a JSON list of {instruction, input, output}`);
-  data.forEach((e, i) => {
-    for (const key of ['instruction', 'input', 'output'] as const) {
-      if (typeof (e as Record<string, unknown>)?.[key] !== 'string') throw new Error(`${path}: entry ${i} has no string '${key}'`);
-    }
-  });
-  return data as InstructionExample[];
 }
 
 /** The Alpaca prompt: instruction and (when present) input, ending before the response. */

@@ -7,7 +7,7 @@
  */
 import { ByteLevelBPE, GPT2_PATTERN } from './bpe.ts';
 import { CharTokenizer } from './char.ts';
-import { bytesToUnicode } from './gpt2.ts';
+import { bytesToUnicode } from './gpt2-tables.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
 /** The parts of a tokenizer.json this module writes and reads. */

@@ -11,8 +11,9 @@ import { readJsonFile, resolveCheckpointDir, saveCheckpoint, type Optimizer } fr
 import type { Tokenizer } from '@llmts/data';
 import { checkpointTokenizer, loadGPT, resolveModelDir } from '../checkpoint.ts';
 import { fromHFConfig, toHFConfig, type LlmtsConfigExtras } from '../hf/config.ts';
-import { hfTensors, loadHFWeights } from '../hf/weights.ts';
-import { huggingFaceFiles } from '../hf/export.ts';
+import { hfTensors } from '../hf/weights.ts';
+import { loadHFWeights } from '../hf/load-weights.ts';
+import { huggingFaceFiles } from '../hf/files.ts';
 import { GPTClassifier } from './classifier.ts';
 import { adapterConfigJSON, adapterTensors, isAdapterDir, loadAdapter, readAdapterConfig, type LoRASettings } from './lora.ts';
 

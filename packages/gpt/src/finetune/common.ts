@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { getDefaultDevice, hasBackend, type Device } from '@llmts/tensor';
 import { initWebGPU } from '@llmts/tensor/internal';
 import { AdamW, type Module } from '@llmts/nn';
-import { plotPng, plotSvg, type Series } from '../train/plot.ts';
+import { plotSvg, type Series } from '../train/plot.ts';
+import { plotPng } from '../train/plot-png.ts';
 import type { HFLayoutModel } from '../hf/weights.ts';
 
 /** The device to fine-tune on, opened when it is the GPU. */

@@ -4,13 +4,12 @@
  * not stored, and every layer has biases. Loading streams tensor by tensor (one tensor's bytes in
  * memory besides the parameters), from model.safetensors or the shards of
  * model.safetensors.index.json; names without the "transformer." prefix and the attention-mask
- * buffers of older exports are understood.
+ * buffers of older exports are understood. This file reads opened safetensors (files or bytes);
+ * load-weights.ts finds a directory's files.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { SafetensorsReader, tidy, zeros, type Tensor } from '@llmts/tensor';
+import { tidy, zeros, type SafetensorsReader, type Tensor } from '@llmts/tensor';
 import { fromArray } from '@llmts/tensor/internal';
-import { readJsonFile, type Module } from '@llmts/nn';
+import type { Module } from '@llmts/nn';
 import type { GPTConfig } from '../config.ts';
 
 /**
@@ -60,76 +59,56 @@ export function hfTensors(model: HFLayoutModel): { tensors: Record<string, Tenso
   return { tensors, dispose: () => { for (const t of made) t.dispose(); } };
 }
 
-/** The safetensors files of a checkpoint directory: the shards of an index, or model.safetensors. */
-function weightFiles(dir: string): Map<string, string> {
-  const index = join(dir, 'model.safetensors.index.json');
-  if (!existsSync(index)) return new Map();
-  const map = readJsonFile(index).weight_map as Record<string, unknown> | undefined;
-  if (map === null || typeof map !== 'object') throw new Error(`${index}: 'weight_map' must be an object of tensor name to file`);
-  const out = new Map<string, string>();
-  for (const [name, file] of Object.entries(map)) {
-    if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) throw new Error(`${index}: tensor '${name}' maps to ${JSON.stringify(file)}, not a file name`);
-    out.set(name, join(dirname(index), file));
-  }
-  return out;
-}
-
 /** Our name for a Hugging Face tensor name (older files drop the "transformer." prefix). */
 function ourName(name: string): string {
   return /^(transformer|lm_head|score)\./.test(name) ? name : `transformer.${name}`;
 }
 
 /**
- * Load a Hugging Face GPT-2 layout (this project's checkpoints too) into `model`, tensor by tensor.
- * Names, shapes and dtypes are checked for every tensor before any is read; a wrong file is an
- * error naming the file and the tensor. `cropPositions` lets a model with a shorter context take
- * the first rows of a longer position embedding.
+ * Load a Hugging Face GPT-2 layout (this project's checkpoints too) into `model`, tensor by tensor,
+ * from opened safetensors: `readers` by file, and `shards` (tensor name -> file) for a sharded
+ * checkpoint (empty otherwise). Names, shapes and dtypes are checked for every tensor before any is
+ * read; a wrong file is an error naming the file and the tensor. `cropPositions` lets a model with
+ * a shorter context take the first rows of a longer position embedding. The readers stay open.
  */
-export function loadHFWeights(model: HFLayoutModel, dir: string, options: { cropPositions?: boolean } = {}): void {
-  const shards = weightFiles(dir);
-  const files = shards.size > 0 ? [...new Set(shards.values())] : [join(dir, 'model.safetensors')];
-  const readers = new Map<string, SafetensorsReader>();
-  try {
-    for (const f of files) readers.set(f, SafetensorsReader.open(f));
-    const params = new Map(model.namedParameters());
-    const zeroBiases = model.config.bias ? {} : biasShapes(model);
-    const plan: { name: string; ours: string; reader: SafetensorsReader; conv: boolean; mustBeZero: boolean }[] = [];
-    const unexpected: string[] = [];
-    for (const [file, reader] of readers) {
-      for (const name of reader.names()) {
-        if (shards.size > 0 && shards.get(name) !== file) continue; // listed under another shard
-        const ours = ourName(name);
-        if (BUFFERS.test(ours)) continue;
-        if (ours === 'lm_head.weight' && model.config.tiedEmbeddings) continue; // the head reads wte
-        const p = params.get(ours);
-        if (p === undefined && !(ours in zeroBiases)) { unexpected.push(name); continue; }
-        const e = reader.header.entries.get(name)!;
-        const want = p ? (CONV1D.test(ours) ? [...p.shape].reverse() : [...p.shape]) : zeroBiases[ours]!;
-        // a shorter context keeps the first positions (nanoGPT's crop_block_size)
-        const cropped = options.cropPositions === true && ours === 'transformer.wpe.weight' && e.shape.length === 2 && e.shape[0]! >= want[0]! && e.shape[1] === want[1];
-        if (!cropped && (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i]))) {
-          throw new Error(`${file}: tensor '${name}' has shape [${e.shape}] but the model needs [${want}]`);
-        }
-        if (!['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) throw new Error(`${file}: tensor '${name}' is ${e.dtype}, but weights must be floating point`);
-        plan.push({ name, ours, reader, conv: CONV1D.test(ours), mustBeZero: p === undefined });
+export function loadWeightsFrom(model: HFLayoutModel, readers: ReadonlyMap<string, SafetensorsReader>, shards: ReadonlyMap<string, string>, options: { cropPositions?: boolean } = {}): void {
+  const files = [...readers.keys()];
+  const params = new Map(model.namedParameters());
+  const zeroBiases = model.config.bias ? {} : biasShapes(model);
+  const plan: { name: string; ours: string; reader: SafetensorsReader; conv: boolean; mustBeZero: boolean }[] = [];
+  const unexpected: string[] = [];
+  for (const [file, reader] of readers) {
+    for (const name of reader.names()) {
+      if (shards.size > 0 && shards.get(name) !== file) continue; // listed under another shard
+      const ours = ourName(name);
+      if (BUFFERS.test(ours)) continue;
+      if (ours === 'lm_head.weight' && model.config.tiedEmbeddings) continue; // the head reads wte
+      const p = params.get(ours);
+      if (p === undefined && !(ours in zeroBiases)) { unexpected.push(name); continue; }
+      const e = reader.header.entries.get(name)!;
+      const want = p ? (CONV1D.test(ours) ? [...p.shape].reverse() : [...p.shape]) : zeroBiases[ours]!;
+      // a shorter context keeps the first positions (nanoGPT's crop_block_size)
+      const cropped = options.cropPositions === true && ours === 'transformer.wpe.weight' && e.shape.length === 2 && e.shape[0]! >= want[0]! && e.shape[1] === want[1];
+      if (!cropped && (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i]))) {
+        throw new Error(`${file}: tensor '${name}' has shape [${e.shape}] but the model needs [${want}]`);
       }
+      if (!['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) throw new Error(`${file}: tensor '${name}' is ${e.dtype}, but weights must be floating point`);
+      plan.push({ name, ours, reader, conv: CONV1D.test(ours), mustBeZero: p === undefined });
     }
-    if (unexpected.length > 0) throw new Error(`${files[0]}: unexpected tensors ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''} (not a GPT-2 of this shape)`);
-    const found = new Set(plan.map((s) => s.ours));
-    const missing = [...params.keys()].filter((n) => !found.has(n));
-    if (missing.length > 0) throw new Error(`${files[0]}: missing tensors ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}`);
-    for (const step of plan) {
-      const host = step.reader.read(step.name, { finite: true });
-      if (step.mustBeZero) {
-        if (host.data.some((v) => v !== 0)) throw new Error(`${step.reader.path}: tensor '${step.name}' is not zero, but this model has no biases (config.json "llmts": {"bias": false})`);
-        continue;
-      }
-      const p = params.get(step.ours)!;
-      const values = step.conv ? transposed(host.data as Float32Array, host.shape[0]!, host.shape[1]!) : host.data.subarray(0, p.numel());
-      tidy(() => p.setData(fromArray(values, p.shape, { dtype: p.dtype, device: p.device })));
+  }
+  if (unexpected.length > 0) throw new Error(`${files[0]}: unexpected tensors ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''} (not a GPT-2 of this shape)`);
+  const found = new Set(plan.map((s) => s.ours));
+  const missing = [...params.keys()].filter((n) => !found.has(n));
+  if (missing.length > 0) throw new Error(`${files[0]}: missing tensors ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}`);
+  for (const step of plan) {
+    const host = step.reader.read(step.name, { finite: true });
+    if (step.mustBeZero) {
+      if (host.data.some((v) => v !== 0)) throw new Error(`${step.reader.path}: tensor '${step.name}' is not zero, but this model has no biases (config.json "llmts": {"bias": false})`);
+      continue;
     }
-  } finally {
-    for (const r of readers.values()) r.close();
+    const p = params.get(step.ours)!;
+    const values = step.conv ? transposed(host.data as Float32Array, host.shape[0]!, host.shape[1]!) : host.data.subarray(0, p.numel());
+    tidy(() => p.setData(fromArray(values, p.shape, { dtype: p.dtype, device: p.device })));
   }
 }
 

@@ -10,8 +10,7 @@
  * (Node: V8's `gc` and `FinalizationRegistry.prototype.cleanupSome` from a private context, the
  * flags set at the first collection). Where that is unavailable, finalizers run between tasks.
  */
-import { setFlagsFromString } from 'node:v8';
-import { createContext, runInContext } from 'node:vm';
+import { host } from '#host';
 import { noticeOnce, setting } from '../env/env.ts';
 
 type Registry = FinalizationRegistry<() => void> & { cleanupSome?: (callback?: (held: () => void) => void) => void };
@@ -32,12 +31,9 @@ function open(): Realm {
   const release = (free: () => void) => free();
   try {
     if (setting('LLMTS_GC_BACKSTOP') === '0') throw new Error('off');
-    setFlagsFromString('--expose-gc');
-    setFlagsFromString('--harmony-weak-refs-with-cleanup-some');
-    const context = createContext({});
-    const Registry = runInContext('FinalizationRegistry', context) as typeof FinalizationRegistry;
-    const gc = runInContext('typeof gc === "function" ? gc : null', context) as (() => void) | null;
-    realm = { registry: new Registry(release) as Registry, gc };
+    const own = host.privateRealm();
+    if (own === null) throw new Error('no synchronous collector here');
+    realm = { registry: new own.FinalizationRegistry(release) as Registry, gc: own.gc };
   } catch {
     realm = { registry: new FinalizationRegistry(release) as Registry, gc: null };
   }

@@ -4,7 +4,8 @@
  * Reading validates everything before any tensor is made, so a bad file is an error naming the
  * file and what is wrong, never a half-loaded model.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { host } from '#host';
+import type { ReadableFile } from '../host/types.ts';
 import type { DType, TypedArray } from '../dtype.ts';
 import type { Device } from '../backend/types.ts';
 import { Tensor } from '../tensor.ts';
@@ -44,7 +45,7 @@ export function parseHeader(bytes: Uint8Array, file = 'safetensors', totalBytes 
   if (n > 100_000_000) fail(file, `header of ${n} bytes is implausibly large (not a safetensors file?)`);
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+    json = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
     fail(file, `header is not valid JSON (${(e as Error).message})`);
   }
@@ -129,43 +130,69 @@ export interface HostTensor {
   shape: number[];
 }
 
+/** A file's bytes already in memory (a page's fetch() or File), read like a file. */
+function bytesFile(bytes: Uint8Array): ReadableFile {
+  return {
+    size: bytes.byteLength,
+    read(into, position) {
+      const n = Math.max(0, Math.min(into.byteLength, bytes.byteLength - position));
+      into.set(bytes.subarray(position, position + n));
+      return n;
+    },
+    close() {},
+  };
+}
+
 /**
  * A safetensors file opened for reading tensor by tensor: only the header is read up front, and
- * each `read` reads one tensor's bytes, so loading never holds the whole file in memory.
+ * each `read` reads one tensor's bytes, so loading never holds the whole file in memory. In a
+ * browser page, `fromBytes` reads the bytes of a fetch() or a dropped File the same way.
  * @example const f = SafetensorsReader.open('model.safetensors'); const w = f.read('wte.weight'); f.close();
  */
 export class SafetensorsReader {
-  private fd: number;
+  private file: ReadableFile | null;
 
-  private constructor(readonly path: string, fd: number, readonly header: SafetensorsHeader) {
-    this.fd = fd;
+  private constructor(readonly path: string, file: ReadableFile, readonly header: SafetensorsHeader) {
+    this.file = file;
   }
 
-  /** Open and validate a file (its header, and that the data section is complete). */
+  /** Open and validate a file (its header, and that the data section is complete). Node only. */
   static open(path: string): SafetensorsReader {
-    let fd: number;
+    let file: ReadableFile;
     try {
-      if (statSync(path).isDirectory()) fail(path, 'is a directory, expected a .safetensors file');
-      fd = openSync(path, 'r');
+      file = host.openRead(path);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail(path, 'no such file');
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') fail(path, 'no such file');
+      if (code === 'EISDIR') fail(path, 'is a directory, expected a .safetensors file');
       throw e;
     }
+    return SafetensorsReader.over(file, path);
+  }
+
+  /**
+   * Validate and read a safetensors file held in memory (`name` is used in error messages).
+   * @example const f = SafetensorsReader.fromBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()), 'model.safetensors');
+   */
+  static fromBytes(bytes: Uint8Array, name = 'safetensors'): SafetensorsReader {
+    return SafetensorsReader.over(bytesFile(bytes), name);
+  }
+
+  private static over(file: ReadableFile, path: string): SafetensorsReader {
     try {
-      const size = fstatSync(fd).size;
-      const head = Buffer.alloc(Math.min(size, 8));
-      readSync(fd, head, 0, head.length, 0);
-      let bytes: Uint8Array = head;
+      const size = file.size;
+      let bytes = new Uint8Array(Math.min(size, 8));
+      file.read(bytes, 0);
       if (size >= 8) {
-        const n = Number(head.readBigUInt64LE(0));
+        const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
         if (n <= size - 8 && n <= 100_000_000) {
-          bytes = Buffer.alloc(8 + n);
-          readSync(fd, bytes, 0, 8 + n, 0);
+          bytes = new Uint8Array(8 + n);
+          file.read(bytes, 0);
         }
       }
-      return new SafetensorsReader(path, fd, parseHeader(bytes, path, size));
+      return new SafetensorsReader(path, file, parseHeader(bytes, path, size));
     } catch (e) {
-      closeSync(fd);
+      file.close();
       throw e;
     }
   }
@@ -181,9 +208,10 @@ export class SafetensorsReader {
     if (e === undefined) fail(this.path, `has no tensor named '${name}'`);
     const length = e.offsets[1] - e.offsets[0];
     const raw = new ArrayBuffer(length);
+    if (this.file === null) fail(this.path, `is closed (reading tensor '${name}')`);
     let got = 0;
     while (got < length) {
-      const n = readSync(this.fd, new Uint8Array(raw, got), 0, length - got, this.header.dataStart + e.offsets[0] + got);
+      const n = this.file.read(new Uint8Array(raw, got), this.header.dataStart + e.offsets[0] + got);
       if (n === 0) fail(this.path, `truncated while reading tensor '${name}'`);
       got += n;
     }
@@ -198,8 +226,8 @@ export class SafetensorsReader {
 
   /** Close the file (safe to call twice). */
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.file?.close();
+    this.file = null;
   }
 }
 
@@ -216,7 +244,19 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
  * @example const { tensors, metadata } = loadSafetensors('model.safetensors', { device: 'gpu' });
  */
 export function loadSafetensors(path: string, options: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  const file = SafetensorsReader.open(path);
+  return loadFrom(SafetensorsReader.open(path), options);
+}
+
+/**
+ * `loadSafetensors` for a file held in memory (a browser page's fetch() or File bytes).
+ * @example const { tensors } = loadSafetensorsFromBytes(new Uint8Array(await file.arrayBuffer()));
+ */
+export function loadSafetensorsFromBytes(bytes: Uint8Array, options: LoadOptions & { name?: string } = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  return loadFrom(SafetensorsReader.fromBytes(bytes, options.name), options);
+}
+
+function loadFrom(file: SafetensorsReader, options: LoadOptions): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  const path = file.path;
   try {
     const names = options.only ?? file.names();
     for (const n of names) if (!file.header.entries.has(n)) fail(path, `has no tensor named '${n}'`);
@@ -256,11 +296,28 @@ export async function encodeSafetensors(tensors: Record<string, Tensor>, metadat
     offset += bytes.byteLength;
     chunks.push(bytes);
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return [head, Buffer.from(json), ...chunks];
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = new Uint8Array(Math.ceil(json.byteLength / 8) * 8).fill(0x20); // spaces up to a multiple of 8
+  padded.set(json);
+  const head = new Uint8Array(8);
+  new DataView(head.buffer).setBigUint64(0, BigInt(padded.byteLength), true);
+  return [head, padded, ...chunks];
+}
+
+/**
+ * Tensors as the bytes of a safetensors file, in one array (what a page offers as a download or
+ * keeps in memory; `loadSafetensorsFromBytes` and Python's `safetensors` read it).
+ * @example const bytes = await safetensorsBytes(model.stateDict());
+ */
+export async function safetensorsBytes(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+  const chunks = await encodeSafetensors(tensors, metadata);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /**

@@ -6,13 +6,14 @@
  * LLMTS_WASM=0 turns the WebAssembly kernels off (the plain TypeScript kernels run instead);
  * LLMTS_THREADS=n (or setNumThreads) sets the compute threads, the main thread included;
  * LLMTS_FMA=0 keeps the plain SIMD build instead of the fused multiply-add one.
+ *
+ * In a browser page (see #host) the kernels are fetched by `init()`, the threads are module web
+ * workers started there (only when the page is cross-origin isolated), and the page's main thread,
+ * which may not sleep, spins while the workers finish their share.
  */
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { setting } from '../../env/env.ts';
+import { host } from '#host';
+import type { ComputeWorker } from '../../host/types.ts';
+import { notice, setting } from '../../env/env.ts';
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
@@ -72,10 +73,13 @@ type Exports = Record<string, (...args: number[]) => number | void>;
 
 /** Worker threads sharing the memory; each task runs on the main thread too (as thread 0). */
 class ThreadPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: ComputeWorker[] = [];
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
   private readonly names: string[];
+  /** Settles when every worker waits for work (at once in Node; a page's workers boot asynchronously). */
+  readonly ready: Promise<void>;
+  started = !host.asyncWorkers;
 
   constructor(private readonly rt: WasmRuntime, readonly threads: number) {
     const ptr = rt.heap.alloc(64 + 24 * 8);
@@ -83,12 +87,15 @@ class ThreadPool {
     this.args = new Float64Array(rt.memory.buffer, ptr + 64, 24);
     this.ctrl.fill(0);
     this.names = Object.keys(rt.exports).filter((k) => typeof rt.exports[k] === 'function').sort();
-    const script = fileURLToPath(new URL('../../../wasm/worker.mjs', import.meta.url));
-    for (let tid = 1; tid < threads; tid++) {
-      const w = new Worker(script, { workerData: { module: rt.module, memory: rt.memory, ctrlPtr: ptr, tid, generation: 0 } });
-      w.unref();
-      this.workers.push(w);
-    }
+    for (let tid = 1; tid < threads; tid++) this.workers.push(host.startWorker({ module: rt.module, memory: rt.memory, ctrlPtr: ptr, tid, generation: 0 }));
+    this.ready = Promise.all(this.workers.map((w) => w.ready)).then(() => {
+      this.started = true;
+    });
+  }
+
+  /** Stop the workers (a page whose workers failed to start). */
+  terminate(): void {
+    for (const w of this.workers) w.terminate();
   }
 
   /** Run `fn(...args, tid, nt)` on every thread and wait for all of them. */
@@ -111,7 +118,7 @@ class ThreadPool {
     for (;;) {
       const left = Atomics.load(c, 1);
       if (left === 0) break;
-      Atomics.wait(c, 1, left, 1000);
+      if (host.canBlock) Atomics.wait(c, 1, left, 1000);
       if (Date.now() - start > 120_000) throw new Error(`wasm: ${left} worker thread(s) did not finish kernel ${fn} within 120 s`);
     }
     if (Atomics.load(c, 5) !== 0) throw new Error(`wasm: kernel ${fn} failed in a worker thread`);
@@ -132,7 +139,7 @@ export class WasmRuntime {
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
     this.exports = instance.exports as unknown as Exports;
     this.heap = new Heap(this.memory);
-    this.threads = threadsSetting() ?? Math.min(availableParallelism(), 8);
+    this.threads = threadsSetting() ?? Math.min(host.cpuCount(), 8);
   }
 
   get numThreads(): number {
@@ -162,12 +169,31 @@ export class WasmRuntime {
 
   /** Run a kernel on `nt` threads (1 = here, no workers). */
   run(fn: string, args: readonly number[], nt = 1): void {
-    if (nt <= 1) {
+    if (nt > 1 && this.threads > 1) this.pool ??= new ThreadPool(this, this.threads);
+    if (nt <= 1 || this.pool === null || !this.pool.started) {
       this.exports[fn]!(...args, 0, 1);
       return;
     }
-    this.pool ??= new ThreadPool(this, this.threads);
     this.pool.run(fn, args, Math.min(nt, this.pool.threads));
+  }
+
+  /**
+   * Start the compute threads now and wait until they listen (a page's must be started this way,
+   * before kernels run: its main thread cannot wait for a worker to boot). On failure the kernels
+   * run on one thread and the reason is returned.
+   */
+  async startThreads(): Promise<string | null> {
+    if (this.threads <= 1) return null;
+    this.pool ??= new ThreadPool(this, this.threads);
+    try {
+      await this.pool.ready;
+      return null;
+    } catch (e) {
+      this.pool.terminate();
+      this.pool = null;
+      this.threads = 1;
+      return (e as Error).message;
+    }
   }
 }
 
@@ -201,28 +227,47 @@ export function wasmRuntime(): WasmRuntime | null {
   if (runtime !== undefined) return runtime;
   threadsSetting();
   if (setting('LLMTS_WASM') === '0') return (runtime = null);
+  const kernels = loadKernels();
+  if (kernels === null) return null; // a page before init() fetched them: the TypeScript kernels run meanwhile
   try {
-    runtime = new WasmRuntime(...loadKernels());
+    runtime = new WasmRuntime(...kernels);
   } catch (e) {
-    process.stderr.write(`llm.ts: WebAssembly kernels unavailable (${(e as Error).message}); using the TypeScript kernels\n`);
+    notice(`WebAssembly kernels unavailable (${(e as Error).message}); using the TypeScript kernels`);
     runtime = null;
   }
   return runtime;
 }
 
 /**
- * The kernels with relaxed SIMD's fused multiply-add when the engine accepts them (Node 22+ does by
- * default; Node 20 after V8's --experimental-wasm-relaxed-simd, which is set here before
- * compiling), else the plain 128-bit SIMD build.
+ * Fetch the kernels where they must be fetched (a page: from `base`, default the package's wasm/
+ * folder) and start the compute threads; returns what did not work, or null.
  */
-function loadKernels(): [Uint8Array, 'simd' | 'simd+fma'] {
-  const file = (name: string) => readFileSync(fileURLToPath(new URL(`../../../wasm/${name}`, import.meta.url)));
+export async function prepareWasm(base?: string | URL): Promise<string | null> {
+  if (setting('LLMTS_WASM') === '0') return null;
+  try {
+    await host.prepare(base);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const rt = wasmRuntime();
+  if (rt === null) return 'the WebAssembly kernels could not be compiled';
+  return rt.startThreads();
+}
+
+/**
+ * The kernels with relaxed SIMD's fused multiply-add when the engine accepts them (Node 22+ and
+ * browsers do by default; Node 20 after V8's --experimental-wasm-relaxed-simd, which is set here
+ * before compiling), else the plain 128-bit SIMD build; null when not loaded yet.
+ */
+function loadKernels(): [Uint8Array, 'simd' | 'simd+fma'] | null {
   if (setting('LLMTS_FMA') !== '0') {
-    const fma = file('kernels-fma.wasm');
-    if (!WebAssembly.validate(fma)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    const fma = host.wasmBytes('kernels-fma.wasm');
+    if (fma === null) return null;
+    if (!WebAssembly.validate(fma)) host.engineFlag('--experimental-wasm-relaxed-simd');
     if (WebAssembly.validate(fma)) return [fma, 'simd+fma'];
   }
-  return [file('kernels.wasm'), 'simd'];
+  const plain = host.wasmBytes('kernels.wasm');
+  return plain === null ? null : [plain, 'simd'];
 }
 
 /** Which kernel build runs ('simd' or 'simd+fma'), or null without WebAssembly. */
@@ -232,5 +277,13 @@ export function wasmVariant(): string | null {
 
 /** Byte address of a typed array living in the WebAssembly heap, or -1 for a plain JS array. */
 export function heapAddress(a: { buffer: ArrayBufferLike; byteOffset: number }): number {
-  return a.buffer instanceof SharedArrayBuffer ? a.byteOffset : -1;
+  return a.buffer instanceof (Shared ??= sharedBufferClass()) ? a.byteOffset : -1;
+}
+
+let Shared: (abstract new (...args: never[]) => object) | undefined;
+
+/** SharedArrayBuffer, which a page that is not cross-origin isolated does not name (its wasm memory still is one). */
+function sharedBufferClass(): abstract new (...args: never[]) => object {
+  if (typeof SharedArrayBuffer === 'function') return SharedArrayBuffer;
+  return new WebAssembly.Memory({ initial: 0, maximum: 1, shared: true }).buffer.constructor as abstract new (...args: never[]) => object;
 }
