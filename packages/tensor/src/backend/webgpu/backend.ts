@@ -477,7 +477,8 @@ export class WebGPUBackend implements Backend {
 
   describe(): string {
     const i = this.info;
-    return `${i.description || i.device || i.vendor}${this.caps.f16 ? ', shader-f16' : ''}`;
+    const name = i.description || i.device || [i.vendor, i.architecture].filter((x) => x !== '').join(' ');
+    return `${name}${this.caps.f16 ? ', shader-f16' : ''}`;
   }
 }
 

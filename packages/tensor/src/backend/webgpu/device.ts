@@ -40,7 +40,9 @@ export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDev
   // Dawn prints adapter warnings (lavapipe's descriptor limits) straight to stderr: hide them when asked
   const adapter = await (quiet() ? host.quietNative(() => gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }))
     : gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }));
-  if (adapter === null) return { error: 'no WebGPU adapter was found (no Vulkan driver? on Debian, scripts/install-lavapipe.sh installs a software one)' };
+  if (adapter === null) {
+    return { error: host.name === 'browser' ? 'the browser offers no WebGPU adapter (WebGPU disabled, or not supported on this GPU)' : 'no WebGPU adapter was found (no Vulkan driver? on Debian, scripts/install-lavapipe.sh installs a software one)' };
+  }
   const wanted: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const l = adapter.limits;
@@ -57,7 +59,7 @@ export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDev
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info;
   const adapterInfo = { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
-  const software = adapterInfo.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${adapterInfo.device} ${adapterInfo.description}`);
+  const software = adapterInfo.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${adapterInfo.device} ${adapterInfo.description} ${adapterInfo.architecture}`);
   return {
     device,
     adapterInfo,
