@@ -79,7 +79,7 @@ function setModel(model: GPT, tokenizer: Tokenizer, source: string): void {
   demo.model = { model, tokenizer, source };
   const c = model.config;
   const params = model.parameters().reduce((n, p) => n + p.numel(), 0);
-  $('model-info').textContent = `${source}: ${c.nLayer} layers, ${c.nHead} heads, ${c.nEmbd} wide, block ${c.blockSize}, vocabulary ${c.vocabSize} (${(params / 1e6).toFixed(2)}M parameters) on ${demo.device}.`;
+  $('model-info').textContent = `${source}: ${c.nLayer} layer${c.nLayer === 1 ? '' : 's'}, ${c.nHead} head${c.nHead === 1 ? '' : 's'}, ${c.nEmbd} wide, block ${c.blockSize}, vocabulary ${c.vocabSize} (${(params / 1e6).toFixed(2)}M parameters) on ${demo.device}.`;
   $<HTMLButtonElement>('generate').disabled = false;
 }
 
@@ -107,7 +107,8 @@ async function loadCheckpointFiles(all: Picked[]): Promise<void> {
     const chosen = chooseCheckpoint(all);
     const files = new Map<string, Uint8Array>();
     for (const f of chosen) files.set(f.path.slice(f.path.lastIndexOf('/') + 1), new Uint8Array(await f.file.arrayBuffer()));
-    const where = chosen[0]!.path.includes('/') ? chosen[0]!.path.slice(0, chosen[0]!.path.lastIndexOf('/')) : chosen[0]!.path;
+    const first = chosen[0]!.path;
+    const where = first.includes('/') ? first.slice(0, first.lastIndexOf('/')) : first.endsWith('.tar') ? first : 'checkpoint';
     const loaded = loadGPTFromFiles(files, { where, device: demo.init?.device ?? 'cpu' });
     setModel(loaded.model, loaded.tokenizer, `Loaded ${where}`);
   } catch (e) {
