@@ -86,7 +86,7 @@ async function open(webgpu: boolean): Promise<{ browser: Browser; page: Page; er
 }
 
 async function setField(page: Page, id: string, value: string): Promise<void> {
-  await page.$eval(`#${id}`, (e, v) => { (e as HTMLInputElement).value = v; }, value);
+  await page.$eval(`#${id}`, (e, v) => { (e as unknown as { value: string }).value = v; }, value);
 }
 
 /** Greedy tokens from the page's current model, through the Generate button. */
@@ -95,11 +95,11 @@ async function pageGreedy(page: Page): Promise<number[]> {
   await setField(page, 'temperature', '0');
   await setField(page, 'max-new-tokens', String(NEW_TOKENS));
   await page.waitForSelector('#generate:not([disabled])', { timeout: 60_000 });
-  await page.$eval('#output', (e) => { delete (e as HTMLElement).dataset.state; });
+  await page.$eval('#output', (e) => { delete (e as unknown as { dataset: Record<string, string> }).dataset.state; });
   await page.click('#generate');
   await page.waitForSelector('#output[data-state="done"]', { timeout: 240_000 });
   expect(await page.$eval('#sample-error', (e) => e.textContent)).toBe('');
-  return JSON.parse(await page.$eval('#output', (e) => (e as HTMLElement).dataset.tokens ?? '[]')) as number[];
+  return JSON.parse(await page.$eval('#output', (e) => (e as unknown as { dataset: Record<string, string | undefined> }).dataset.tokens ?? '[]')) as number[];
 }
 
 /** Train `iters` iterations of a small model through the Train button; the losses. */
@@ -108,13 +108,13 @@ async function pageTrain(page: Page, iters: number): Promise<number[]> {
   await page.click('#train');
   await page.waitForSelector('#train-section[data-state="stopped"]', { timeout: 420_000 });
   expect(await page.$eval('#train-error', (e) => e.textContent)).toBe('');
-  return page.evaluate(() => (window as unknown as { llmtsDemo: { losses: { loss: number }[] } }).llmtsDemo.losses.map((l) => l.loss));
+  return page.evaluate('window.llmtsDemo.losses.map((l) => l.loss)') as Promise<number[]>;
 }
 
 async function loadCheckpoint(page: Page, files: string[]): Promise<string> {
   const input = (await page.$('#files'))!;
   await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(...files);
-  await page.waitForFunction(() => /^Loaded /.test(document.getElementById('model-info')!.textContent ?? '') || document.getElementById('sample-error')!.textContent !== '', { timeout: 60_000 });
+  await page.waitForFunction("/^Loaded /.test(document.getElementById('model-info').textContent) || document.getElementById('sample-error').textContent !== ''", { timeout: 60_000 });
   return page.$eval('#model-info', (e) => e.textContent ?? '');
 }
 
