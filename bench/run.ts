@@ -11,6 +11,7 @@
  *   npm run bench -- generate          tokens/s with and without the KV cache, kernels and dispatches per token, PyTorch CPU beside
  *   npm run bench -- gpu-evidence      on a borrowed GPU: matmul TFLOP/s, train step ms, generation tok/s, PyTorch CUDA beside, one JSON
  *   npm run bench -- serve             the HTTP server under 16 concurrent clients: p50/p95 latency, tokens/s, errors
+ *   npm run bench -- browser           the demo page in headless Chromium (CPU, WebGPU) next to Node: train and sample tokens/s, bundle size
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,6 +27,7 @@ const benches: Record<string, () => Promise<{ rows: Record<string, unknown>[]; m
   generate: async () => (await import('./generate.ts')).run(process.argv.slice(3)),
   'gpu-evidence': async () => (await import('./gpu-evidence.ts')).run(process.argv.slice(3)),
   serve: async () => (await import('./serve.ts')).run(process.argv.slice(3)),
+  browser: async () => (await import('./browser.ts')).run(process.argv.slice(3)),
 };
 
 const name = process.argv[2];

@@ -32,4 +32,4 @@ export type { ChatTemplate } from './hf/files.ts';
 export { tarFiles, untarFiles } from './hf/tar.ts';
 export { TextTrainer } from './train/text-trainer.ts';
 export type { TextTrainerOptions, TextStepResult } from './train/text-trainer.ts';
-export { TextStream } from './cli/text-stream.ts';
+export { TextStream } from './text-stream.ts';

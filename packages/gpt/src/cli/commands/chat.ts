@@ -4,7 +4,7 @@ import { formatChatPrompt, type Tokenizer } from '@llmts/data';
 import { commonFlags, type CommandSpec } from '../args.ts';
 import { loadForInference } from '../io.ts';
 import { generate } from '../../generate.ts';
-import { TextStream } from '../text-stream.ts';
+import { TextStream } from '../../text-stream.ts';
 
 export const chatCommand: CommandSpec = {
   name: 'chat',

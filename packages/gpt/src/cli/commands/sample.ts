@@ -4,7 +4,7 @@ import type { Tokenizer } from '@llmts/data';
 import { commonFlags, type CommandSpec, type ParsedArgs } from '../args.ts';
 import { loadForInference, parseIds } from '../io.ts';
 import { generate } from '../../generate.ts';
-import { TextStream } from '../text-stream.ts';
+import { TextStream } from '../../text-stream.ts';
 
 /** The prompt's token ids from exactly one of --prompt, --prompt-file, --prompt-ids (or the default start). */
 function promptIds(a: ParsedArgs, tokenizer: Tokenizer): { ids: number[]; text: string | null } {
