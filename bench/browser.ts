@@ -44,7 +44,7 @@ async function nodeRow(device: Device, steps: number, text: string): Promise<Rec
 }
 
 async function pageRow(chromium: string, url: string, webgpu: boolean, steps: number): Promise<Record<string, unknown>> {
-  const browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox', ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : [])] });
+  const browser = await puppeteer.launch({ executablePath: chromium, headless: true, protocolTimeout: 1_800_000, args: ['--no-sandbox', ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : [])] });
   try {
     const page = await browser.newPage();
     await page.goto(webgpu ? url : `${url}?device=cpu`);

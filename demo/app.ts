@@ -107,6 +107,7 @@ async function loadCheckpointFiles(all: Picked[]): Promise<void> {
     const chosen = chooseCheckpoint(all);
     const files = new Map<string, Uint8Array>();
     for (const f of chosen) files.set(f.path.slice(f.path.lastIndexOf('/') + 1), new Uint8Array(await f.file.arrayBuffer()));
+    await addGPT2Tables(files);
     const first = chosen[0]!.path;
     const where = first.includes('/') ? first.slice(0, first.lastIndexOf('/')) : first.endsWith('.tar') ? first : 'checkpoint';
     const loaded = loadGPTFromFiles(files, { where, device: demo.init?.device ?? 'cpu' });
@@ -114,6 +115,28 @@ async function loadCheckpointFiles(all: Picked[]): Promise<void> {
   } catch (e) {
     showError('sample', e);
   }
+}
+
+/**
+ * A Hugging Face GPT-2 directory often has no tokenizer files (the hub supplies GPT-2's): when its
+ * config says GPT-2's vocabulary, GPT-2's tables are fetched from the page's gpt2/ folder.
+ */
+async function addGPT2Tables(files: Map<string, Uint8Array>): Promise<void> {
+  if (files.has('tokenizer.json') || files.has('vocab.json') || !files.has('config.json')) return;
+  let config: { model_type?: unknown; vocab_size?: unknown; llmts?: unknown };
+  try {
+    config = JSON.parse(new TextDecoder().decode(files.get('config.json'))) as typeof config;
+  } catch {
+    return; // loadGPTFromFiles names the broken file
+  }
+  if (config.model_type !== 'gpt2' || config.llmts !== undefined || (config.vocab_size !== 50257 && config.vocab_size !== 50304)) return;
+  const [vocab, merges] = await Promise.all(['gpt2/encoder.json', 'gpt2/vocab.bpe'].map(async (name) => {
+    const res = await fetch(name);
+    if (!res.ok) throw new Error(`GPT-2's tokenizer tables: fetching ${name} gave HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }));
+  files.set('vocab.json', vocab!);
+  files.set('merges.txt', merges!);
 }
 
 const asPicked = (list: FileList | null): Picked[] => [...(list ?? [])].map((file) => ({ path: file.webkitRelativePath || file.name, file }));

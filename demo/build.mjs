@@ -1,6 +1,7 @@
 // Builds the demo page into a folder: app.js (esbuild bundle of demo/app.ts and the packages'
 // browser builds, through their `browser` export conditions), index.html, the WebAssembly kernels
-// and their web-worker script under wasm/, and Tiny Shakespeare as the default training text.
+// and their web-worker script under wasm/, GPT-2's tokenizer tables under gpt2/, and Tiny
+// Shakespeare as the default training text.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,6 +31,10 @@ export async function buildDemo(out = join(here, 'dist')) {
   const wasm = join(root, 'packages', 'tensor', 'wasm');
   for (const f of ['kernels.wasm', 'kernels-fma.wasm', 'worker-browser.mjs']) copyFileSync(join(wasm, f), join(out, 'wasm', f));
   copyFileSync(join(here, 'index.html'), join(out, 'index.html'));
+  // GPT-2's tokenizer tables, for Hugging Face GPT-2 directories that come without tokenizer files
+  mkdirSync(join(out, 'gpt2'), { recursive: true });
+  const gpt2 = join(root, 'packages', 'data', 'assets', 'gpt2');
+  for (const f of ['encoder.json', 'vocab.bpe', 'LICENSE.txt']) copyFileSync(join(gpt2, f), join(out, 'gpt2', f));
   copyFileSync(join(root, 'data', 'tinyshakespeare.txt'), join(out, 'shakespeare.txt'));
   const bundleBytes = statSync(join(out, 'app.js')).size;
   const wasmBytes = ['kernels.wasm', 'kernels-fma.wasm'].map((f) => statSync(join(out, 'wasm', f)).size);

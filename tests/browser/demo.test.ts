@@ -2,8 +2,10 @@
 // downloaded): built and served as `npm run demo` does, loaded (a) with WebGPU (SwiftShader's
 // adapter here and in CI) and (b) without it. In each: greedy sampling from a checkpoint made in
 // Node gives exactly the tokens `llmts sample --temperature 0` gives; 20 training iterations lower
-// the loss; no page error is logged; a screenshot is saved under out/browser/. The CPU run also
-// downloads its checkpoint (.tar) and `llmts sample` reads it back to the page's own tokens.
+// the loss; a Hugging Face GPT-2 directory without tokenizer files samples PyTorch's greedy tokens;
+// no page error is logged; a screenshot is saved under out/browser/. The CPU run also stops and
+// resumes training, and downloads its checkpoint (.tar), which `llmts sample` reads back to the
+// page's own tokens.
 // LLMTS_REQUIRE_BROWSER=1 (CI) turns a missing chromium into a failure instead of a skip.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -30,9 +32,12 @@ let server: Server | null = null;
 let url = '';
 let bundleBytes = 0;
 
+const hfTiny = join(root, '../shared/fixtures/hf-gpt2-tiny');
+const HF_PROMPT = 'The quick brown fox jumps over the lazy dog.';
+
 /** `llmts sample --temperature 0` in Node (the built CLI), its tokens. */
-function cliGreedy(path: string): number[] {
-  const out = execFileSync(process.execPath, [join(root, 'packages/gpt/bin/llmts.js'), 'sample', '--checkpoint', path, '--prompt', PROMPT, '--max-new-tokens', String(NEW_TOKENS), '--temperature', '0', '--device', 'cpu', '--json'], {
+function cliGreedy(path: string, prompt = PROMPT, count = NEW_TOKENS): number[] {
+  const out = execFileSync(process.execPath, [join(root, 'packages/gpt/bin/llmts.js'), 'sample', '--checkpoint', path, '--prompt', prompt, '--max-new-tokens', String(count), '--temperature', '0', '--device', 'cpu', '--json'], {
     encoding: 'utf8', env: { ...process.env, LLMTS_QUIET: '1', LLMTS_DEVICE: 'cpu' },
   });
   return (JSON.parse(out.trim().split('\n').at(-1)!) as { tokens: number[] }).tokens;
@@ -72,6 +77,7 @@ async function open(webgpu: boolean): Promise<{ browser: Browser; page: Page; er
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM!,
     headless: true,
+    protocolTimeout: 600_000, // waitForSelector is one call that lasts until the page is done
     args: ['--no-sandbox', '--disable-dev-shm-usage', ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : [])],
   });
   const page = await browser.newPage();
@@ -90,10 +96,10 @@ async function setField(page: Page, id: string, value: string): Promise<void> {
 }
 
 /** Greedy tokens from the page's current model, through the Generate button. */
-async function pageGreedy(page: Page): Promise<number[]> {
-  await setField(page, 'prompt', PROMPT);
+async function pageGreedy(page: Page, prompt = PROMPT, count = NEW_TOKENS): Promise<number[]> {
+  await setField(page, 'prompt', prompt);
   await setField(page, 'temperature', '0');
-  await setField(page, 'max-new-tokens', String(NEW_TOKENS));
+  await setField(page, 'max-new-tokens', String(count));
   await page.waitForSelector('#generate:not([disabled])', { timeout: 60_000 });
   await page.$eval('#output', (e) => { delete (e as unknown as { dataset: Record<string, string> }).dataset.state; });
   await page.click('#generate');
@@ -118,6 +124,15 @@ async function loadCheckpoint(page: Page, files: string[]): Promise<string> {
   return page.$eval('#model-info', (e) => e.textContent ?? '');
 }
 
+/** A Hugging Face GPT-2 directory without tokenizer files: the page's greedy tokens against PyTorch's and llmts's. */
+async function checkHuggingFace(page: Page): Promise<void> {
+  expect(await loadCheckpoint(page, ['config.json', 'model.safetensors'].map((f) => join(hfTiny, f)))).toMatch(/^Loaded checkpoint: 2 layers, 4 heads, 64 wide, block 128, vocabulary 50257/);
+  const expected = JSON.parse(readFileSync(join(hfTiny, 'expected.json'), 'utf8')) as { greedy_20: number[] };
+  const tokens = await pageGreedy(page, HF_PROMPT, 20);
+  expect(tokens).toEqual(expected.greedy_20);
+  expect(tokens).toEqual(cliGreedy(hfTiny, HF_PROMPT, 20));
+}
+
 const checkpointFiles = () => readdirSync(checkpoint).map((f) => join(checkpoint, f));
 
 describe.skipIf(CHROMIUM === undefined && !required)('the demo page in headless Chromium', () => {
@@ -132,6 +147,7 @@ describe.skipIf(CHROMIUM === undefined && !required)('the demo page in headless 
       expect(await page.$eval('#device', (e) => e.textContent)).toMatch(/^WebGPU: /);
       expect(await loadCheckpoint(page, checkpointFiles())).toMatch(/^Loaded checkpoint: 2 layers, 2 heads, 48 wide/);
       expect(await pageGreedy(page)).toEqual(nodeTokens);
+      await checkHuggingFace(page);
       const losses = await pageTrain(page, 20);
       expect(losses).toHaveLength(20);
       expect(losses.at(-1)!).toBeLessThan(losses[0]! - 0.3);
@@ -155,8 +171,22 @@ describe.skipIf(CHROMIUM === undefined && !required)('the demo page in headless 
       expect(await page.$eval('#sample-error', (e) => e.textContent)).toMatch(/config\.json: not valid JSON/);
       expect(await loadCheckpoint(page, checkpointFiles())).toMatch(/^Loaded /);
       expect(await pageGreedy(page)).toEqual(nodeTokens);
+      await checkHuggingFace(page);
       const losses = await pageTrain(page, 20);
       expect(losses.at(-1)!).toBeLessThan(losses[0]! - 0.3);
+      // Stop mid-run, then Resume: the same run continues to its target
+      await setField(page, 'max-iters', '400');
+      await page.click('#resume');
+      await page.waitForFunction('window.llmtsDemo.losses.length >= 30', { timeout: 120_000 });
+      await page.click('#stop');
+      await page.waitForSelector('#train-section[data-state="stopped"]', { timeout: 60_000 });
+      const stoppedAt = (await page.evaluate('window.llmtsDemo.trainer.iter')) as number;
+      expect(stoppedAt).toBeGreaterThanOrEqual(30);
+      expect(stoppedAt).toBeLessThan(400);
+      await setField(page, 'max-iters', String(stoppedAt + 10));
+      await page.click('#resume');
+      await page.waitForFunction(`window.llmtsDemo.trainer.iter === ${stoppedAt + 10} && !window.llmtsDemo.training`, { timeout: 120_000 });
+      expect(await page.evaluate('window.llmtsDemo.losses.map((l) => l.iter)')).toEqual(Array.from({ length: stoppedAt + 10 }, (_, i) => i + 1));
       // the trained model: the page's greedy tokens, then the same from its download in Node
       const own = await pageGreedy(page);
       const downloads = join(work, 'downloads');

@@ -240,7 +240,8 @@ export function wasmRuntime(): WasmRuntime | null {
 
 /**
  * Fetch the kernels where they must be fetched (a page: from `base`, default the package's wasm/
- * folder) and start the compute threads; returns what did not work, or null.
+ * folder) and start a page's compute threads (Node starts them at the first large kernel); returns
+ * what did not work, or null.
  */
 export async function prepareWasm(base?: string | URL): Promise<string | null> {
   if (setting('LLMTS_WASM') === '0') return null;
@@ -251,7 +252,7 @@ export async function prepareWasm(base?: string | URL): Promise<string | null> {
   }
   const rt = wasmRuntime();
   if (rt === null) return 'the WebAssembly kernels could not be compiled';
-  return rt.startThreads();
+  return host.asyncWorkers ? rt.startThreads() : null; // Node starts them at the first large kernel
 }
 
 /**
