@@ -229,7 +229,25 @@ $('generate').addEventListener('click', () => void sample());
 
 // ---- training ----
 
-const nextFrame = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/** Let the page take clicks and paint between steps: a message to itself (setTimeout(0) is clamped to 4 ms). */
+const yieldChannel = new MessageChannel();
+const yielded: (() => void)[] = [];
+yieldChannel.port1.onmessage = () => yielded.shift()?.();
+const nextTask = () => new Promise<void>((resolve) => {
+  yielded.push(resolve);
+  yieldChannel.port2.postMessage(0);
+});
+
+let chartQueued = false;
+/** Redraw the chart at the next frame (once, however many steps finish before it). */
+function queueChart(): void {
+  if (chartQueued) return;
+  chartQueued = true;
+  requestAnimationFrame(() => {
+    chartQueued = false;
+    drawChart();
+  });
+}
 
 function drawChart(): void {
   const canvas = $<HTMLCanvasElement>('chart');
@@ -300,8 +318,8 @@ async function runTraining(): Promise<void> {
       if (timed.length > 1) demo.tokensPerSec.train = (t.tokensPerStep / ms) * 1000; // the first step compiles kernels
       showStep(r, target, ms);
       if (r.iter % evalEvery === 0) await evaluate();
-      drawChart();
-      await nextFrame(); // let the page paint and Stop be clicked
+      queueChart();
+      await nextTask(); // let Stop be clicked and the page paint
     }
     if (demo.vals.at(-1)?.iter !== t.iter) await evaluate();
     drawChart();

@@ -118,6 +118,8 @@ async function pageTrain(page: Page, iters: number): Promise<number[]> {
 }
 
 async function loadCheckpoint(page: Page, files: string[]): Promise<string> {
+  await page.$eval('#model-info', (e) => { e.textContent = ''; });
+  await page.$eval('#sample-error', (e) => { e.textContent = ''; });
   const input = (await page.$('#files'))!;
   await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(...files);
   await page.waitForFunction("/^Loaded /.test(document.getElementById('model-info').textContent) || document.getElementById('sample-error').textContent !== ''", { timeout: 60_000 });
