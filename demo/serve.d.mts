@@ -1,3 +1,3 @@
 import type { Server } from 'node:http';
-/** Serve a built demo folder cross-origin isolated on `port` (0: any free one). */
-export function serveDemo(dir: string, port?: number, host?: string): Promise<{ server: Server; url: string }>;
+/** Serve a built demo folder on `port` (0: any free one), cross-origin isolated unless `isolate: false`. */
+export function serveDemo(dir: string, port?: number, host?: string, options?: { isolate?: boolean }): Promise<{ server: Server; url: string }>;

@@ -12,12 +12,15 @@ const TYPES = {
   '.wasm': 'application/wasm', '.txt': 'text/plain; charset=utf-8', '.json': 'application/json',
 };
 
-/** Serve `dir` on `port` (0: any free port); resolves with the server and its URL. */
-export function serveDemo(dir, port = 8080, host = '127.0.0.1') {
+/**
+ * Serve `dir` on `port` (0: any free port); resolves with the server and its URL. `isolate: false`
+ * leaves out COOP/COEP (the page then runs the CPU kernels on one thread).
+ */
+export function serveDemo(dir, port = 8080, host = '127.0.0.1', { isolate = true } = {}) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
-    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-cache' };
+    const headers = { 'Cache-Control': 'no-cache', ...(isolate ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {}) };
     let size = -1;
     try {
       if (file.startsWith(dir + sep) || file === dir) size = statSync(file).isFile() ? statSync(file).size : -1;

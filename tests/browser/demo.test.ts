@@ -29,7 +29,9 @@ let work = '';
 let checkpoint = '';
 let nodeTokens: number[] = [];
 let server: Server | null = null;
+let plainServer: Server | null = null;
 let url = '';
+let plainUrl = '';
 let bundleBytes = 0;
 
 const hfTiny = join(root, '../shared/fixtures/hf-gpt2-tiny');
@@ -64,16 +66,18 @@ beforeAll(async () => {
   const built = await buildDemo(join(work, 'site'));
   bundleBytes = built.bundleBytes;
   ({ server, url } = await serveDemo(built.out, 0));
+  ({ server: plainServer, url: plainUrl } = await serveDemo(built.out, 0, '127.0.0.1', { isolate: false }));
   mkdirSync(shots, { recursive: true });
 }, 240_000);
 
 afterAll(() => {
   server?.close();
+  plainServer?.close();
   if (work !== '') rmSync(work, { recursive: true, force: true });
 });
 
 /** A headless page on the demo, its errors collected. */
-async function open(webgpu: boolean): Promise<{ browser: Browser; page: Page; errors: string[] }> {
+async function open(webgpu: boolean, at = url): Promise<{ browser: Browser; page: Page; errors: string[] }> {
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM!,
     headless: true,
@@ -86,7 +90,7 @@ async function open(webgpu: boolean): Promise<{ browser: Browser; page: Page; er
   page.on('pageerror', (e) => errors.push(`pageerror: ${(e as Error).message}`));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console.error: ${m.text()}`); });
   page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
-  await page.goto(url);
+  await page.goto(at);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
   return { browser, page, errors };
 }
@@ -165,6 +169,10 @@ describe.skipIf(CHROMIUM === undefined && !required)('the demo page in headless 
     try {
       expect(await page.$eval('#device', (e) => e.textContent)).toBe('CPU (WebAssembly)');
       expect(await page.$eval('#device-note', (e) => e.textContent)).toMatch(/WebGPU is not available here .*the CPU runs everything/);
+      // cross-origin isolated: the kernels run on worker threads as well
+      const [threads, cores, kernels] = (await page.evaluate('[window.llmtsDemo.init.cpu.threads, Math.min(navigator.hardwareConcurrency, 8), window.llmtsDemo.init.cpu.kernels]')) as [number, number, string];
+      expect(threads).toBe(cores);
+      expect(kernels).toMatch(/^simd/);
       // a broken checkpoint is a clear message naming the file, and the page carries on
       const bad = join(work, 'bad');
       mkdirSync(bad);
@@ -206,4 +214,17 @@ describe.skipIf(CHROMIUM === undefined && !required)('the demo page in headless 
       await browser.close();
     }
   }, 600_000);
+
+  it('(c) served without COOP/COEP: one thread, and the page still trains', async () => {
+    const { browser, page, errors } = await open(false, `${plainUrl}?device=cpu`);
+    try {
+      expect(await page.evaluate('[crossOriginIsolated, typeof SharedArrayBuffer, window.llmtsDemo.init.cpu.threads]')).toEqual([false, 'undefined', 1]);
+      expect(await page.$eval('#device-note', (e) => e.textContent)).toMatch(/1 thread \(the page is not cross-origin isolated/);
+      const losses = await pageTrain(page, 20);
+      expect(losses.at(-1)!).toBeLessThan(losses[0]! - 0.3);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 300_000);
 });
