@@ -1,5 +1,6 @@
 // `npm run demo`: builds the page and serves it on http://localhost:PORT (default 8080; --port N or
-// PORT) with the headers that make it cross-origin isolated (COOP/COEP), so the CPU backend can
+// PORT; --host 0.0.0.0 to reach it from another machine, which then needs https or localhost for
+// WebGPU) with the headers that make it cross-origin isolated (COOP/COEP), so the CPU backend can
 // use worker threads on shared WebAssembly memory. Only the built folder is served.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
@@ -44,7 +45,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--port');
   const port = Number(i > 0 ? process.argv[i + 1] : process.env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`demo: --port must be a port number, got ${process.argv[i + 1] ?? process.env.PORT}`);
+  const h = process.argv.indexOf('--host');
   const built = await buildDemo();
-  const { url } = await serveDemo(built.out, port);
+  const { url } = await serveDemo(built.out, port, h > 0 ? process.argv[h + 1] : '127.0.0.1');
   console.log(`llm.ts demo: ${url} (app.js ${(built.bundleBytes / 1024).toFixed(0)} KiB; Ctrl-C stops)`);
 }
