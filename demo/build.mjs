@@ -29,7 +29,7 @@ export async function buildDemo(out = join(here, 'dist')) {
   const nodeBuiltins = Object.keys(result.metafile.inputs).filter((p) => p.startsWith('node:'));
   if (nodeBuiltins.length > 0) throw new Error(`the demo bundle imports Node built-ins: ${nodeBuiltins.join(', ')}`);
   const wasm = join(root, 'packages', 'tensor', 'wasm');
-  for (const f of ['kernels.wasm', 'kernels-fma.wasm', 'worker-browser.mjs']) copyFileSync(join(wasm, f), join(out, 'wasm', f));
+  for (const f of ['kernels.wasm', 'kernels-fma.wasm', 'worker-browser.mjs', 'compute-loop.mjs']) copyFileSync(join(wasm, f), join(out, 'wasm', f));
   copyFileSync(join(here, 'index.html'), join(out, 'index.html'));
   // GPT-2's tokenizer tables, for Hugging Face GPT-2 directories that come without tokenizer files
   mkdirSync(join(out, 'gpt2'), { recursive: true });

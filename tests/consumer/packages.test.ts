@@ -64,7 +64,7 @@ describe('npm pack', () => {
       for (const f of files) expect(f, p.name).not.toMatch(/(^|\/)(build|node_modules|test|tests)\/|\.(o|node|tsbuildinfo|wat|tgz)$|\.tmp|binding\.gyp/);
     }
     const files = (name: string) => packed.find((p) => p.name === name)!.files.map((f) => f.path);
-    expect(files('@llmts/tensor')).toEqual(expect.arrayContaining(['wasm/kernels.wasm', 'wasm/kernels-fma.wasm', 'wasm/worker.mjs', 'dist/internal.js']));
+    expect(files('@llmts/tensor')).toEqual(expect.arrayContaining(['wasm/kernels.wasm', 'wasm/kernels-fma.wasm', 'wasm/worker.mjs', 'wasm/worker-browser.mjs', 'wasm/compute-loop.mjs', 'dist/internal.js', 'dist/host/browser.js', 'dist/host/node.js']));
     expect(files('@llmts/data')).toEqual(expect.arrayContaining(['assets/gpt2/encoder.json', 'assets/gpt2/vocab.bpe', 'assets/gpt2/LICENSE.txt', 'native/mmap.c', 'native/build.mjs']));
     expect(files('@llmts/gpt')).toContain('bin/llmts.js');
     for (const p of PACKAGES) {
