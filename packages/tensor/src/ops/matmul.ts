@@ -1,3 +1,4 @@
+import { isGradEnabled } from '../autograd/mode.ts';
 import { isFloat } from '../dtype.ts';
 import { broadcastShapes, fmt, viewStrides } from '../shape.ts';
 import type { CpuView, Kernel } from '../backend/types.ts';
@@ -123,9 +124,19 @@ const linearKernel: Kernel<MatmulAttrs> = {
 };
 
 /**
+ * A Linear's weight and bias gradients in one GPU dispatch: dW = gᵀ · x (the matmul kernel) and
+ * db = Σ_rows g, the row sums of gᵀ the kernel accumulates from the tiles it loads anyway.
+ */
+const linearGradKernel: Kernel<MatmulAttrs> = {
+  name: 'linear_grad',
+  cpu: () => { throw new Error('linear_grad: the CPU composes it from matmul and sum'); },
+  gpu: (ctx, [gT, x], [dw], { M, N, K }) => matmulGpu(ctx, gT!, x!, dw!, [], M, N, K, undefined, true),
+};
+
+/**
  * PyTorch's F.linear: x · weightᵀ + bias over the last dim of x (weight (out, in), bias (out)). On the
- * GPU one dispatch (the bias added in the matmul's epilogue); backward is two matmuls and a column sum,
- * the weight's gradient computed in its own (out, in) layout.
+ * GPU one dispatch (the bias added in the matmul's epilogue); backward is the input's matmul and one
+ * dispatch for the weight's gradient (in its own (out, in) layout) with the bias's beside it.
  * @example linear(x, this.weight, this.bias)
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
@@ -140,10 +151,14 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const x2 = viewStrides(x.shape, x.strides, [rows, K]) !== null ? x.view([rows, K]) : x.contiguous().view([rows, K]);
   const wT = weight.transpose(0, 1);
   const [out] = runKernel(linearKernel, [x2, wT, bias], [{ shape: [rows, N], dtype: x.dtype }], { batch: [], M: rows, N, K });
-  const y = record(out!, 'linear', [x2, weight, bias], (g, needs) => [
-    needs[0] ? matmul(g, weight) : null,
-    needs[1] ? matmul(g.transpose(0, 1), x2) : null,
-    needs[2] ? g.sum(0) : null,
-  ]);
+  const y = record(out!, 'linear', [x2, weight, bias], (g, needs) => {
+    const dx = needs[0] ? matmul(g, weight) : null;
+    // fused unless a graph of the backward itself is being built (createGraph: the kernel has no vjp)
+    if (needs[1] && needs[2] && !isGradEnabled()) {
+      const [dw, db] = runKernel(linearGradKernel, [g.transpose(0, 1), x2], [{ shape: [N, K], dtype: g.dtype }, { shape: [N], dtype: g.dtype }], { batch: [], M: N, N: K, K: rows });
+      return [dx, dw, db];
+    }
+    return [dx, needs[1] ? matmul(g.transpose(0, 1), x2) : null, needs[2] ? g.sum(0) : null];
+  });
   return y.view([...x.shape.slice(0, -1), N]);
 }

@@ -22,14 +22,24 @@ const BATCH_OFFSETS = `  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank
     bOff += c * P[11u + 2u * batchRank + u32(d)];
   }`;
 
-function code(aType: DType, bType: DType, outType: DType, biasType?: DType): string {
-  return cachedSource(`matmul:${aType}:${bType}:${outType}:${biasType ?? ''}`, () => genericCode(aType, bType, outType, biasType));
+function code(aType: DType, bType: DType, outType: DType, biasType: DType | undefined, rowSums: boolean): string {
+  return cachedSource(`matmul:${aType}:${bType}:${outType}:${biasType ?? ''}:${rowSums}`, () => genericCode(aType, bType, outType, biasType, rowSums));
 }
 
-/** The 64×64 kernel; with `biasType`, a bias vector (over N) is added as C is stored (a Linear in one dispatch). */
-function genericCode(aType: DType, bType: DType, outType: DType, biasType?: DType): string {
+/**
+ * The 64×64 kernel; with `biasType`, a bias vector (over N) is added as C is stored (a Linear in one
+ * dispatch); with `rowSums`, the workgroups of the first column of tiles also write D[m] = Σₖ A[m, k]
+ * from the A tiles they load anyway (a Linear's bias gradient beside its weight gradient).
+ */
+function genericCode(aType: DType, bType: DType, outType: DType, biasType: DType | undefined, rowSums: boolean): string {
   const bias = biasType !== undefined;
-  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, ...(bias ? [{ name: 'bias', dtype: biasType }] : []), { name: 'C', dtype: outType, write: true }])}
+  // the row sums: one thread per 4 rows (lid.x == 0) in the first column of tiles
+  const sums = !rowSums ? { declare: '', add: '', store: '' } : {
+    declare: '  var rs: array<f32, 4>;\n  let summing = wid.x == 0u && lid.x == 0u;\n',
+    add: '      if (summing) { for (var t = 0u; t < 4u; t++) { rs[t] += a[t]; } }\n',
+    store: `  if (summing) { for (var t = 0u; t < 4u; t++) { let r = row0 + lid.y + 16u * t; if (r < M) { D[r] = ${store(outType, 'rs[t]')}; } } }\n`,
+  };
+  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, ...(bias ? [{ name: 'bias', dtype: biasType }] : []), { name: 'C', dtype: outType, write: true }, ...(rowSums ? [{ name: 'D', dtype: outType, write: true }] : [])])}
 var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<f32, ${BK * BN}>;
 @compute @workgroup_size(16, 16)
@@ -38,7 +48,7 @@ ${BATCH_OFFSETS}
   let aRs = P[5]; let aCs = P[6]; let bRs = P[8]; let bCs = P[9];
   let row0 = wid.y * ${BM}u; let col0 = wid.x * ${BN}u;
   var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
+${sums.declare}  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
     for (var q = 0u; q < 4u; q++) {
       let e = l + 256u * q;
       // A tile: e -> (m = e / 16, k = e % 16), stored k-major
@@ -59,7 +69,7 @@ ${BATCH_OFFSETS}
         a[t] = As[k * ${BM}u + lid.y + 16u * t];
         b[t] = Bs[k * ${BN}u + lid.x + 16u * t];
       }
-      for (var i = 0u; i < 4u; i++) {
+${sums.add}      for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
       }
     }
@@ -74,7 +84,7 @@ ${BATCH_OFFSETS}
       if (c < N) { C[cBase + r * N + c] = ${store(outType, bias ? `acc[i][j] + ${load(biasType, 'bias[P[11u + 3u * P[3]] + c]')}` : 'acc[i][j]')}; }
     }
   }
-}`;
+${sums.store}}`;
 }
 
 /**
@@ -83,11 +93,18 @@ ${BATCH_OFFSETS}
  * with M innermost; B with N innermost). Each operand is bound twice, as f32 and as vec4<f32>, so
  * tiles at the matrix edges can be read element by element. Needs float32 and 4-aligned strides.
  */
-function bigTileCode(aTransposed: boolean): string {
-  return cachedSource(`matmul.big:${aTransposed}`, () => bigTileSource(aTransposed));
+function bigTileCode(aTransposed: boolean, rowSums: boolean): string {
+  return cachedSource(`matmul.big:${aTransposed}:${rowSums}`, () => bigTileSource(aTransposed, rowSums));
 }
 
-function bigTileSource(aTransposed: boolean): string {
+/** With `rowSums`, the first column of tiles also writes D[m] = Σₖ A[m, k], as the 64×64 kernel does. */
+function bigTileSource(aTransposed: boolean, rowSums: boolean): string {
+  // the row sums: one thread per 8 rows (tx == 0) in the first column of tiles
+  const sums = !rowSums ? { declare: '', add: '', store: '' } : {
+    declare: '  var rs: array<f32, 8>;\n  let summing = wid.x == 0u && tx == 0u;\n',
+    add: '        if (summing) { rs[i] += As[k * 128u + ty * 8u + i]; }\n',
+    store: '  if (summing) { for (var i = 0u; i < 8u; i++) { let r = row0 + ty * 8u + i; if (r < M) { D[r] = rs[i]; } } }\n',
+  };
   const loadA = aTransposed
     ? `    {
       // stored A^T: row k holds the M values contiguously; one vec4 of 4 consecutive m per thread
@@ -107,7 +124,7 @@ function bigTileSource(aTransposed: boolean): string {
       else if (gm < M) { for (var q = 0u; q < 4u; q++) { if (gk + q < K) { v[q] = A[aOff + gm * aRs + gk + q]; } } }
       As[kk * 128u + mm] = v.x; As[(kk + 1u) * 128u + mm] = v.y; As[(kk + 2u) * 128u + mm] = v.z; As[(kk + 3u) * 128u + mm] = v.w;
     }`;
-  const head = header([{ name: 'A', dtype: 'float32' }, { name: 'A4', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'B4', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }])
+  const head = header([{ name: 'A', dtype: 'float32' }, { name: 'A4', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'B4', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }, ...(rowSums ? [{ name: 'D', dtype: 'float32' as DType, write: true }] : [])])
     .replace('var<storage, read> A4: array<f32>', 'var<storage, read> A4: array<vec4<f32>>')
     .replace('var<storage, read> B4: array<f32>', 'var<storage, read> B4: array<vec4<f32>>');
   return `${head}
@@ -120,7 +137,7 @@ ${BATCH_OFFSETS}
   let row0 = wid.y * 128u; let col0 = wid.x * 128u;
   let tx = l % 16u; let ty = l / 16u;
   var acc: array<vec4<f32>, 16>;
-  for (var k0 = 0u; k0 < K; k0 += 8u) {
+${sums.declare}  for (var k0 = 0u; k0 < K; k0 += 8u) {
 ${loadA}
     {
       // B: row kk of the tile is 128 consecutive n = 32 vec4; one vec4 per thread
@@ -139,7 +156,7 @@ ${loadA}
         let a = vec4<f32>(As[k * 128u + ty * 8u + i]);
         acc[i * 2u] = fma(a, b0, acc[i * 2u]);
         acc[i * 2u + 1u] = fma(a, b1, acc[i * 2u + 1u]);
-      }
+${sums.add}      }
     }
     workgroupBarrier();
   }
@@ -153,7 +170,7 @@ ${loadA}
       for (var q = 0u; q < 4u; q++) { if (c + q < N) { C[cBase + r * N + c + q] = v[q]; } }
     }
   }
-}`;
+${sums.store}}`;
 }
 
 /** Whether the large-tile kernel applies: float32, big enough, vec4-aligned layouts. */
@@ -171,14 +188,22 @@ function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[]
   return null;
 }
 
-/** C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch). */
-export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, bias?: View): void {
+/**
+ * C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch).
+ * `bias` (over N) is added as C is stored; `rowSums` (no batch) also writes output 1, D[m] = Σₖ A[m, k].
+ */
+export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, bias?: View, rowSums = false): void {
   const r = batch.length;
   const total = batch.reduce((x, y) => x * y, 1);
-  if (total === 0 || M === 0 || N === 0) return;
+  if (rowSums && r > 0) throw new Error('matmul: row sums are computed for one matrix, not a batch');
+  if (total === 0 || M === 0 || N === 0) {
+    if (rowSums && M > 0) ctx.clearOutput(1); // nothing to sum: zeros
+    return;
+  }
   const big = bias === undefined ? bigTileFits(a, b, out, batch, M, N, K) : null;
   const tile = big ? 128 : BM;
-  const src = big ? bigTileCode(big.transposed) : code(a.dtype, b.dtype, out.dtype, bias?.dtype);
+  const src = big ? bigTileCode(big.transposed, rowSums) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, rowSums);
+  const sumsBinding = rowSums ? [{ output: 1 }] : [];
   const base = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!];
   const tail = [...batch, ...a.strides.slice(0, r), ...b.strides.slice(0, r), ...(bias ? [bias.offset] : [])];
   const perDispatch = 65535;
@@ -186,7 +211,7 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
     const count = Math.min(perDispatch, total - start);
     ctx.dispatch({
       code: src,
-      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, { output: 0 }] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }],
+      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, { output: 0 }, ...sumsBinding] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...sumsBinding],
       params: [...base, start, ...tail],
       workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), count],
     });
