@@ -89,16 +89,24 @@ ${sums.store}}`;
 
 /**
  * The large-tile kernel: 128×128 outputs per 256-thread workgroup, 8×8 per thread held as vec4s,
- * K in steps of 8 through shared memory, operands read as vec4 (A with K innermost, or transposed
- * with M innermost; B with N innermost). Each operand is bound twice, as f32 and as vec4<f32>, so
- * tiles at the matrix edges can be read element by element. Needs float32 and 4-aligned strides.
+ * K in steps of 8 through shared memory, operands read as vec4: A with K innermost or transposed
+ * (M innermost); B with N innermost or transposed (K innermost: a Linear's Wᵀ, the lm_head's
+ * embeddingᵀ). Each operand is bound twice, as f32 and as vec4<f32>, so tiles at the matrix edges
+ * can be read element by element. Needs float32 and 4-aligned strides. `bias` adds a vector over N as
+ * C is stored; `rowSums` also writes D[m] = Σₖ A[m, k], as the 64×64 kernel does.
  */
-function bigTileCode(aTransposed: boolean, rowSums: boolean): string {
-  return cachedSource(`matmul.big:${aTransposed}:${rowSums}`, () => bigTileSource(aTransposed, rowSums));
+interface BigTileLayout {
+  aTransposed: boolean;
+  bTransposed: boolean;
+  bias: boolean;
+  rowSums: boolean;
 }
 
-/** With `rowSums`, the first column of tiles also writes D[m] = Σₖ A[m, k], as the 64×64 kernel does. */
-function bigTileSource(aTransposed: boolean, rowSums: boolean): string {
+function bigTileCode(o: BigTileLayout): string {
+  return cachedSource(`matmul.big:${o.aTransposed}:${o.bTransposed}:${o.bias}:${o.rowSums}`, () => bigTileSource(o));
+}
+
+function bigTileSource({ aTransposed, bTransposed, bias, rowSums }: BigTileLayout): string {
   // the row sums: one thread per 8 rows (tx == 0) in the first column of tiles
   const sums = !rowSums ? { declare: '', add: '', store: '' } : {
     declare: '  var rs: array<f32, 8>;\n  let summing = wid.x == 0u && tx == 0u;\n',
@@ -124,7 +132,27 @@ function bigTileSource(aTransposed: boolean, rowSums: boolean): string {
       else if (gm < M) { for (var q = 0u; q < 4u; q++) { if (gk + q < K) { v[q] = A[aOff + gm * aRs + gk + q]; } } }
       As[kk * 128u + mm] = v.x; As[(kk + 1u) * 128u + mm] = v.y; As[(kk + 2u) * 128u + mm] = v.z; As[(kk + 3u) * 128u + mm] = v.w;
     }`;
-  const head = header([{ name: 'A', dtype: 'float32' }, { name: 'A4', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'B4', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }, ...(rowSums ? [{ name: 'D', dtype: 'float32' as DType, write: true }] : [])])
+  const loadB = bTransposed
+    ? `    {
+      // stored B^T (row n holds K values): one vec4 of 4 consecutive k of one n per thread
+      let nn = l / 2u; let kk = (l % 2u) * 4u;
+      let gn = col0 + nn; let gk = k0 + kk;
+      var v = vec4<f32>(0.0);
+      if (gn < N && gk + 3u < K) { v = B4[(bOff + gn * bCs + gk) / 4u]; }
+      else if (gn < N) { for (var q = 0u; q < 4u; q++) { if (gk + q < K) { v[q] = B[bOff + gn * bCs + gk + q]; } } }
+      for (var q = 0u; q < 4u; q++) { Bs[(kk + q) * 32u + nn / 4u][nn % 4u] = v[q]; }
+    }`
+    : `    {
+      // B: row kk of the tile is 128 consecutive n = 32 vec4; one vec4 per thread
+      let kk = l / 32u; let nn = (l % 32u) * 4u;
+      let gk = k0 + kk; let gn = col0 + nn;
+      var v = vec4<f32>(0.0);
+      if (gk < K && gn + 3u < N) { v = B4[(bOff + gk * bRs + gn) / 4u]; }
+      else if (gk < K) { for (var q = 0u; q < 4u; q++) { if (gn + q < N) { v[q] = B[bOff + gk * bRs + gn + q]; } } }
+      Bs[kk * 32u + nn / 4u] = v;
+    }`;
+  const f32: DType = 'float32';
+  const head = header([{ name: 'A', dtype: f32 }, { name: 'A4', dtype: f32 }, { name: 'B', dtype: f32 }, { name: 'B4', dtype: f32 }, ...(bias ? [{ name: 'bias', dtype: f32 }] : []), { name: 'C', dtype: f32, write: true }, ...(rowSums ? [{ name: 'D', dtype: f32, write: true }] : [])])
     .replace('var<storage, read> A4: array<f32>', 'var<storage, read> A4: array<vec4<f32>>')
     .replace('var<storage, read> B4: array<f32>', 'var<storage, read> B4: array<vec4<f32>>');
   return `${head}
@@ -133,21 +161,13 @@ var<workgroup> Bs: array<vec4<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
 ${BATCH_OFFSETS}
-  let aRs = P[5]; let aCs = P[6]; let bRs = P[8];
+  let aRs = P[5]; let aCs = P[6]; let bRs = P[8]; let bCs = P[9];
   let row0 = wid.y * 128u; let col0 = wid.x * 128u;
   let tx = l % 16u; let ty = l / 16u;
   var acc: array<vec4<f32>, 16>;
 ${sums.declare}  for (var k0 = 0u; k0 < K; k0 += 8u) {
 ${loadA}
-    {
-      // B: row kk of the tile is 128 consecutive n = 32 vec4; one vec4 per thread
-      let kk = l / 32u; let nn = (l % 32u) * 4u;
-      let gk = k0 + kk; let gn = col0 + nn;
-      var v = vec4<f32>(0.0);
-      if (gk < K && gn + 3u < N) { v = B4[(bOff + gk * bRs + gn) / 4u]; }
-      else if (gk < K) { for (var q = 0u; q < 4u; q++) { if (gn + q < N) { v[q] = B[bOff + gk * bRs + gn + q]; } } }
-      Bs[kk * 32u + nn / 4u] = v;
-    }
+${loadB}
     workgroupBarrier();
     for (var k = 0u; k < 8u; k++) {
       let b0 = Bs[k * 32u + tx * 2u];
@@ -167,25 +187,30 @@ ${sums.add}      }
     for (var h = 0u; h < 2u; h++) {
       let c = col0 + tx * 8u + h * 4u;
       let v = acc[i * 2u + h];
-      for (var q = 0u; q < 4u; q++) { if (c + q < N) { C[cBase + r * N + c + q] = v[q]; } }
+      for (var q = 0u; q < 4u; q++) { if (c + q < N) { C[cBase + r * N + c + q] = v[q]${bias ? ' + bias[P[11u + 3u * P[3]] + c + q]' : ''}; } }
     }
   }
 ${sums.store}}`;
 }
 
-/** Whether the large-tile kernel applies: float32, big enough, vec4-aligned layouts. */
-function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number): { transposed: boolean } | null {
+/** Whether the large-tile kernel applies (float32, big enough, vec4-aligned layouts), and with which operand layouts. */
+function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, bias?: View): { aTransposed: boolean; bTransposed: boolean } | null {
   if (setting('LLMTS_GPU_MATMUL') === 'generic') return null;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || out.dtype !== 'float32') return null;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || out.dtype !== 'float32' || (bias !== undefined && bias.dtype !== 'float32')) return null;
   if (M < 64 || N < 64 || K < 16) return null;
   const r = batch.length;
   const [aRs, aCs, bRs, bCs] = [a.strides[r]!, a.strides[r + 1]!, b.strides[r]!, b.strides[r + 1]!];
   const aligned = (v: number) => v % 4 === 0;
-  if (bCs !== 1 || !aligned(bRs) || !aligned(b.offset) || !aligned(a.offset)) return null;
+  if (!aligned(b.offset) || !aligned(a.offset)) return null;
   if (![...a.strides.slice(0, r), ...b.strides.slice(0, r)].every(aligned)) return null;
-  if (aCs === 1 && aligned(aRs)) return { transposed: false };
-  if (aRs === 1 && aligned(aCs)) return { transposed: true };
-  return null;
+  const bTransposed = bCs === 1 && aligned(bRs) ? false : bRs === 1 && aligned(bCs) ? true : null;
+  const aTransposed = aCs === 1 && aligned(aRs) ? false : aRs === 1 && aligned(aCs) ? true : null;
+  return aTransposed === null || bTransposed === null ? null : { aTransposed, bTransposed };
+}
+
+/** Which GPU kernel a product of these views takes: 'large' (128×128 tiles) or 'generic' (64×64). */
+export function matmulTile(a: View, b: View, batch: readonly number[], M: number, N: number, K: number): 'large' | 'generic' {
+  return bigTileFits(a, b, { shape: [...batch, M, N], dtype: a.dtype }, batch, M, N, K) ? 'large' : 'generic';
 }
 
 /**
@@ -200,9 +225,9 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
     if (rowSums && M > 0) ctx.clearOutput(1); // nothing to sum: zeros
     return;
   }
-  const big = bias === undefined ? bigTileFits(a, b, out, batch, M, N, K) : null;
+  const big = bigTileFits(a, b, out, batch, M, N, K, bias);
   const tile = big ? 128 : BM;
-  const src = big ? bigTileCode(big.transposed, rowSums) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, rowSums);
+  const src = big ? bigTileCode({ ...big, bias: bias !== undefined, rowSums }) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, rowSums);
   const sumsBinding = rowSums ? [{ output: 1 }] : [];
   const base = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!];
   const tail = [...batch, ...a.strides.slice(0, r), ...b.strides.slice(0, r), ...(bias ? [bias.offset] : [])];
@@ -211,7 +236,7 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
     const count = Math.min(perDispatch, total - start);
     ctx.dispatch({
       code: src,
-      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, { output: 0 }, ...sumsBinding] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...sumsBinding],
+      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...sumsBinding] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...sumsBinding],
       params: [...base, start, ...tail],
       workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), count],
     });
