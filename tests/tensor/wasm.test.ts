@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,28 @@ describe.skipIf(wasmVariant() === null)('WebAssembly kernels match the TypeScrip
       const r = await both(() => [a.detach().requiresGrad_(), b.detach().requiresGrad_()], (x, y) => (ta ? x!.transpose(1, 2) : x!).matmul(tb ? y!.T : y!));
       expectClose(r, 1e-4, 1e-4, `matmul M${M} K${K} N${N} batch ${batch} ta ${ta} tb ${tb}`);
     }), { numRuns: 40 });
+  });
+
+  it('raising the thread count replaces the pool and stops its old workers (they used to stay alive)', () => {
+    // in a fresh process (Linux: threads are /proc/self/task), on the built package
+    const script = `import { readdirSync } from 'node:fs';
+import { randn, setNumThreads } from '@llmts/tensor';
+const tasks = () => readdirSync('/proc/self/task').length;
+const work = () => { const a = randn([256, 256]); a.matmul(a).dispose(); a.dispose(); };
+setNumThreads(2); work(); await new Promise((r) => setTimeout(r, 300));
+const t0 = tasks();
+for (const n of [3, 4, 5, 6]) { setNumThreads(n); work(); }
+await new Promise((r) => setTimeout(r, 500));
+console.log(JSON.stringify({ grown: tasks() - t0 }));`;
+    const dir = mkdtempSync(join(root, 'packages', 'tensor', '.threads-'));
+    try {
+      writeFileSync(join(dir, 'probe.mjs'), script);
+      const out = execFileSync(process.execPath, [join(dir, 'probe.mjs')], { encoding: 'utf8', env: { ...process.env, LLMTS_QUIET: '1' } });
+      // 1 worker at first, 5 at the end: 4 more threads (14 more when old pools lived on)
+      expect((JSON.parse(out) as { grown: number }).grown).toBeLessThanOrEqual(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('large matmuls split across threads give the same result with 1 and 2 threads', async () => {

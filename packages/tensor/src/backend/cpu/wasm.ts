@@ -91,6 +91,7 @@ class ThreadPool {
     this.ready = Promise.all(this.workers.map((w) => w.ready)).then(() => {
       this.started = true;
     });
+    this.ready.catch(() => {}); // a pool made lazily is only used once started; startThreads reports failures
   }
 
   /** Stop the workers (a page whose workers failed to start). */
@@ -148,7 +149,10 @@ export class WasmRuntime {
 
   setNumThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: need a positive integer, got ${n}`);
-    if (this.pool !== null && this.pool.threads < n) this.pool = null;
+    if (this.pool !== null && this.pool.threads < n) {
+      this.pool.terminate();
+      this.pool = null;
+    }
     this.threads = n;
   }
 
