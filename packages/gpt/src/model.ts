@@ -3,7 +3,7 @@
  * multi-head self-attention with a fused QKV projection, then a GELU MLP, each with a residual),
  * a final LayerNorm and the LM head. Names follow nanoGPT / Hugging Face GPT-2 so weights map over.
  */
-import { cat, crossEntropy, dropout, dropoutAdd, arange, keep, scaledDotProductAttention, selfAttention, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
+import { cat, crossEntropy, dropout, dropoutAdd, arange, keep, linearGelu, scaledDotProductAttention, selfAttention, type Device, type QuantBits, type Tensor } from '@llmts/tensor';
 import { Embedding, LayerNorm, Linear, Module, ModuleList, init, quantizeModel, type EmbeddingLayer, type FactoryOptions, type LinearLayer, type QuantizeReport } from '@llmts/nn';
 import { makeConfig, type GPTConfig } from './config.ts';
 
@@ -96,7 +96,10 @@ export class MLP extends Module {
 
   /** `forward` without the dropout on its output (a Block fuses that dropout into the residual add). */
   project(x: Tensor): Tensor {
-    return this.c_proj.forward(this.c_fc.forward(x).gelu({ approximate: this.c.gelu }));
+    // a plain Linear fuses its GELU (one GPU kernel); LoRA or quantized layers apply their own forward first
+    const fc = this.c_fc;
+    const h = fc.constructor === Linear && fc instanceof Linear ? linearGelu(x, fc.weight, fc.bias, { approximate: this.c.gelu }) : fc.forward(x).gelu({ approximate: this.c.gelu });
+    return this.c_proj.forward(h);
   }
 }
 

@@ -29,7 +29,7 @@ export type { TensorOptions, NestedArray, ShapeArgs } from './ops/create.ts';
 export { neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, abs, sign, erf, sin, cos, logicalNot, clamp, cast } from './ops/unary.ts';
 export { add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, where } from './ops/binary.ts';
 export { sum, mean, max, min, amax, amin, argmax, argmin, variance } from './ops/reduce.ts';
-export { matmul, linear } from './ops/matmul.ts';
+export { matmul, linear, linearGelu } from './ops/matmul.ts';
 export {
   view, reshape, permute, transpose, movedim, expand, contiguous, clone, slice, narrow, select, squeeze, unsqueeze, flatten,
   cat, stack, split, chunk,

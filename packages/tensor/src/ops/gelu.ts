@@ -6,7 +6,7 @@ import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { elementwise } from '../backend/webgpu/codegen.ts';
+import { elementwise, geluTanhInner, geluWgsl } from '../backend/webgpu/codegen.ts';
 import { erf } from './special.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
@@ -31,8 +31,6 @@ export function geluGradScalar(x: number, tanh: boolean): number {
   return 0.5 * (1 + erf(x * Math.SQRT1_2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
 }
 
-const WGSL_T = (x: string) => `tanh(clamp(${K0} * (${x} + ${K1} * ${x} * ${x} * ${x}), -15.0, 15.0))`;
-
 const geluKernel: Kernel<GeluAttrs> = {
   name: 'gelu',
   cpu: ([y], [x], a) => {
@@ -42,7 +40,7 @@ const geluKernel: Kernel<GeluAttrs> = {
     const xs = gatherContiguous(x!);
     for (let i = 0; i < n; i++) y![i] = geluScalar(xs[i]!, a.tanh);
   },
-  gpu: (ctx, [x], [y], a) => elementwise(ctx, [x!], y!, ([v]) => (a.tanh ? `(0.5 * ${v} * (1.0 + ${WGSL_T(v!)}))` : `(0.5 * ${v} * (1.0 + erf_f32(${v} * 0.7071067811865476)))`)),
+  gpu: (ctx, [x], [y], a) => elementwise(ctx, [x!], y!, ([v]) => geluWgsl(v!, a.tanh)),
 };
 
 const geluBackwardKernel: Kernel<GeluAttrs> = {
@@ -55,14 +53,19 @@ const geluBackwardKernel: Kernel<GeluAttrs> = {
     for (let i = 0; i < n; i++) dx![i] = gs[i]! * geluGradScalar(xs[i]!, a.tanh);
   },
   gpu: (ctx, [x, g], [dx], a) => elementwise(ctx, [x!, g!], dx!, ([v, gv]) => (a.tanh
-    ? `(${gv} * (0.5 * (1.0 + ${WGSL_T(v!)}) + 0.5 * ${v} * (1.0 - ${WGSL_T(v!)} * ${WGSL_T(v!)}) * ${K0} * (1.0 + ${3 * K1} * ${v} * ${v})))`
+    ? `(${gv} * (0.5 * (1.0 + ${geluTanhInner(v!)}) + 0.5 * ${v} * (1.0 - ${geluTanhInner(v!)} * ${geluTanhInner(v!)}) * ${K0} * (1.0 + ${3 * K1} * ${v} * ${v})))`
     : `(${gv} * (0.5 * (1.0 + erf_f32(${v} * 0.7071067811865476)) + ${v} * exp(-0.5 * ${v} * ${v}) * 0.3989422804014327))`)),
 };
+
+/** The gradient through GELU: g · GELU'(x), one kernel (x the pre-activation). */
+export function geluBackward(x: Tensor, g: Tensor, tanh: boolean): Tensor {
+  return runKernel(geluBackwardKernel, [x, g.contiguous()], [{ shape: x.shape, dtype: x.dtype }], { tanh })[0]!;
+}
 
 /** GELU in one fused kernel (forward and backward). */
 export function geluFused(x: Tensor, tanh: boolean): Tensor {
   const xf = isFloat(x.dtype) ? x.contiguous() : x.to('float32');
   const attrs: GeluAttrs = { tanh };
   const [y] = runKernel(geluKernel, [xf], [{ shape: x.shape, dtype: xf.dtype }], attrs);
-  return record(y!, 'gelu', [xf], (g) => [runKernel(geluBackwardKernel, [xf, g.contiguous()], [{ shape: x.shape, dtype: xf.dtype }], attrs)[0]!]);
+  return record(y!, 'gelu', [xf], (g) => [geluBackward(xf, g, tanh)]);
 }

@@ -9,6 +9,7 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
+import { geluBackward, geluFused } from './gelu.ts';
 import { broadcastView } from './binary.ts';
 import { matmulGpu } from '../backend/webgpu/matmul.ts';
 
@@ -120,7 +121,7 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
 const linearKernel: Kernel<MatmulAttrs> = {
   name: 'linear',
   cpu: () => { throw new Error('linear: the CPU composes it from matmul and add'); },
-  gpu: (ctx, [x, wT, bias], [out], { M, N, K }) => matmulGpu(ctx, x!, wT!, out!, [], M, N, K, bias!),
+  gpu: (ctx, [x, wT, bias], [out], { M, N, K }) => matmulGpu(ctx, x!, wT!, out!, [], M, N, K, { bias: bias! }),
 };
 
 /**
@@ -130,8 +131,51 @@ const linearKernel: Kernel<MatmulAttrs> = {
 const linearGradKernel: Kernel<MatmulAttrs> = {
   name: 'linear_grad',
   cpu: () => { throw new Error('linear_grad: the CPU composes it from matmul and sum'); },
-  gpu: (ctx, [gT, x], [dw], { M, N, K }) => matmulGpu(ctx, gT!, x!, dw!, [], M, N, K, undefined, true),
+  gpu: (ctx, [gT, x], [dw], { M, N, K }) => matmulGpu(ctx, gT!, x!, dw!, [], M, N, K, { rowSums: true }),
 };
+
+/** x (rows, K) · Wᵀ + bias with GELU applied as the 64×64 or 128×128 kernel stores; output 1 the pre-activation. */
+const linearGeluKernel: Kernel<MatmulAttrs & { tanh: boolean }> = {
+  name: 'linear_gelu',
+  cpu: () => { throw new Error('linear_gelu: the CPU composes it from linear and gelu'); },
+  gpu: (ctx, [x, wT, bias], [out], { M, N, K, tanh }) => matmulGpu(ctx, x!, wT!, out!, [], M, N, K, { bias: bias!, gelu: tanh ? 'tanh' : 'exact' }),
+};
+
+/** Whether `linear` can run as one GPU kernel: a bias, and one floating dtype on the GPU. */
+function fusable(x: Tensor, weight: Tensor, bias: Tensor | null): bias is Tensor {
+  return bias !== null && x.device === 'gpu' && weight.ndim === 2 && bias.ndim === 1 && x.ndim >= 1 && x.dtype === weight.dtype && bias.dtype === weight.dtype && bias.shape[0] === weight.shape[0];
+}
+
+/**
+ * The fused GPU linear: one kernel forward (bias, and GELU when `gelu` is given, in the epilogue);
+ * backward through GELU (one kernel) then the input's matmul and one dispatch for the weight's
+ * gradient (in its own (out, in) layout) with the bias's beside it.
+ */
+function linearGpu(x: Tensor, weight: Tensor, bias: Tensor, gelu?: { tanh: boolean }): Tensor {
+  const op = gelu ? 'linearGelu' : 'linear';
+  sameDevice(op, [x, weight, bias]);
+  const [N, K] = weight.shape as [number, number];
+  if (x.shape[x.ndim - 1] !== K) throw new Error(`${op}: input of shape ${fmt(x.shape)} does not match a weight of shape ${fmt(weight.shape)}`);
+  const rows = x.numel() / K;
+  const x2 = viewStrides(x.shape, x.strides, [rows, K]) !== null ? x.view([rows, K]) : x.contiguous().view([rows, K]);
+  const wT = weight.transpose(0, 1);
+  const attrs = { batch: [], M: rows, N, K };
+  const spec = { shape: [rows, N], dtype: x.dtype };
+  const [out, pre] = gelu ? runKernel(linearGeluKernel, [x2, wT, bias], [spec, spec], { ...attrs, tanh: gelu.tanh }) : runKernel(linearKernel, [x2, wT, bias], [spec], attrs);
+  const y = record(out!, op, [x2, weight, bias], (gOut, needs) => {
+    const g = pre ? geluBackward(pre, gOut, gelu!.tanh) : gOut;
+    const dx = needs[0] ? matmul(g, weight) : null;
+    // fused unless a graph of the backward itself is being built (createGraph: the kernel has no vjp)
+    const fused = needs[1] && needs[2] && !isGradEnabled();
+    const [dw, db] = fused
+      ? runKernel(linearGradKernel, [g.transpose(0, 1), x2], [{ shape: [N, K], dtype: g.dtype }, { shape: [N], dtype: g.dtype }], { batch: [], M: N, N: K, K: rows })
+      : [needs[1] ? matmul(g.transpose(0, 1), x2) : null, needs[2] ? g.sum(0) : null];
+    if (pre && !isGradEnabled()) g.dispose(); // the gradient through GELU, used up (as the tape frees the ones it passes)
+    return [dx, dw, db];
+  });
+  if (pre && !y.requiresGrad) pre.dispose();
+  return y.view([...x.shape.slice(0, -1), N]);
+}
 
 /**
  * PyTorch's F.linear: x · weightᵀ + bias over the last dim of x (weight (out, in), bias (out)). On the
@@ -140,25 +184,22 @@ const linearGradKernel: Kernel<MatmulAttrs> = {
  * @example linear(x, this.weight, this.bias)
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  if (bias === null || x.device !== 'gpu' || weight.ndim !== 2 || bias.ndim !== 1 || x.ndim < 1 || x.dtype !== weight.dtype || bias.dtype !== weight.dtype || bias.shape[0] !== weight.shape[0]) {
+  if (!fusable(x, weight, bias)) {
     const y = matmul(x, weight.transpose(0, 1));
     return bias === null ? y : y.add(bias);
   }
-  sameDevice('linear', [x, weight, bias]);
-  const [N, K] = weight.shape as [number, number];
-  if (x.shape[x.ndim - 1] !== K) throw new Error(`linear: input of shape ${fmt(x.shape)} does not match a weight of shape ${fmt(weight.shape)}`);
-  const rows = x.numel() / K;
-  const x2 = viewStrides(x.shape, x.strides, [rows, K]) !== null ? x.view([rows, K]) : x.contiguous().view([rows, K]);
-  const wT = weight.transpose(0, 1);
-  const [out] = runKernel(linearKernel, [x2, wT, bias], [{ shape: [rows, N], dtype: x.dtype }], { batch: [], M: rows, N, K });
-  const y = record(out!, 'linear', [x2, weight, bias], (g, needs) => {
-    const dx = needs[0] ? matmul(g, weight) : null;
-    // fused unless a graph of the backward itself is being built (createGraph: the kernel has no vjp)
-    if (needs[1] && needs[2] && !isGradEnabled()) {
-      const [dw, db] = runKernel(linearGradKernel, [g.transpose(0, 1), x2], [{ shape: [N, K], dtype: g.dtype }, { shape: [N], dtype: g.dtype }], { batch: [], M: N, N: K, K: rows });
-      return [dx, dw, db];
-    }
-    return [dx, needs[1] ? matmul(g.transpose(0, 1), x2) : null, needs[2] ? g.sum(0) : null];
-  });
-  return y.view([...x.shape.slice(0, -1), N]);
+  return linearGpu(x, weight, bias);
+}
+
+/**
+ * gelu(linear(x, weight, bias)), the first half of a transformer's MLP: on the GPU one dispatch
+ * (GELU applied as the matmul stores, the pre-activation kept for backward), elsewhere the
+ * composition; the same values either way.
+ * @example linearGelu(x, fc.weight, fc.bias, { approximate: 'tanh' })
+ */
+export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  const approximate = options.approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`linearGelu: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
+  if (!fusable(x, weight, bias) || !isFloat(x.dtype)) return geluFused(linear(x, weight, bias), approximate === 'tanh');
+  return linearGpu(x, weight, bias, { tanh: approximate === 'tanh' });
 }

@@ -90,6 +90,19 @@ fn fail(code: u32, a: u32, b: u32) {
   return `${f16 ? 'enable f16;\n' : ''}${lines.join('\n')}\n${PRELUDE}`;
 }
 
+const GELU_K0 = Math.sqrt(2 / Math.PI);
+const GELU_K1 = 0.044715;
+
+/** WGSL for tanh(√(2/π)·(v + 0.044715·v³)), the inner term of GPT-2's GELU (clamped: tanh overflows in some drivers). */
+export function geluTanhInner(v: string): string {
+  return `tanh(clamp(${GELU_K0} * (${v} + ${GELU_K1} * ${v} * ${v} * ${v}), -15.0, 15.0))`;
+}
+
+/** WGSL for GELU of `v` (an f32 expression without side effects): exact x·Φ(x), or the tanh approximation. */
+export function geluWgsl(v: string, tanh: boolean): string {
+  return tanh ? `(0.5 * ${v} * (1.0 + ${geluTanhInner(v)}))` : `(0.5 * ${v} * (1.0 + erf_f32(${v} * 0.7071067811865476)))`;
+}
+
 /** Helper functions every kernel may use (unused ones cost nothing). */
 export const PRELUDE = /* wgsl */ `
 const WG: u32 = 256u;

@@ -6,7 +6,7 @@
 import { setting } from '../../env/env.ts';
 import type { DType } from '../../dtype.ts';
 import type { GpuKernelContext, OutputSpec, View } from '../types.ts';
-import { header, load, store, cachedSource } from './codegen.ts';
+import { geluWgsl, header, load, store, cachedSource } from './codegen.ts';
 
 const BM = 64, BN = 64, BK = 16;
 
@@ -22,8 +22,28 @@ const BATCH_OFFSETS = `  let M = P[0]; let N = P[1]; let K = P[2]; let batchRank
     bOff += c * P[11u + 2u * batchRank + u32(d)];
   }`;
 
-function code(aType: DType, bType: DType, outType: DType, biasType: DType | undefined, rowSums: boolean): string {
-  return cachedSource(`matmul:${aType}:${bType}:${outType}:${biasType ?? ''}:${rowSums}`, () => genericCode(aType, bType, outType, biasType, rowSums));
+/**
+ * What a kernel writes besides C: nothing; the row sums of A as output 1 (a Linear's bias gradient
+ * beside its weight gradient); or GELU applied to C (exact or tanh) with the pre-activation as
+ * output 1 (kept for backward).
+ */
+type Extra = 'none' | 'rowSums' | 'gelu' | 'gelu-tanh';
+
+/** The store of one C element `value` at `at`: with a GELU extra, H gets the value and C its GELU. */
+function storeC(extra: Extra, outType: DType, at: string, value: string): string {
+  if (extra !== 'gelu' && extra !== 'gelu-tanh') return `C[${at}] = ${store(outType, value)};`;
+  return `let pre = ${value}; H[${at}] = ${store(outType, 'pre')}; C[${at}] = ${store(outType, geluWgsl('pre', extra === 'gelu-tanh'))};`;
+}
+
+/** The second output's declaration, if any. */
+function extraOutput(extra: Extra, outType: DType): { name: string; dtype: DType; write: true }[] {
+  if (extra === 'rowSums') return [{ name: 'D', dtype: outType, write: true }];
+  if (extra === 'gelu' || extra === 'gelu-tanh') return [{ name: 'H', dtype: outType, write: true }];
+  return [];
+}
+
+function code(aType: DType, bType: DType, outType: DType, biasType: DType | undefined, extra: Extra): string {
+  return cachedSource(`matmul:${aType}:${bType}:${outType}:${biasType ?? ''}:${extra}`, () => genericCode(aType, bType, outType, biasType, extra));
 }
 
 /**
@@ -31,15 +51,16 @@ function code(aType: DType, bType: DType, outType: DType, biasType: DType | unde
  * dispatch); with `rowSums`, the workgroups of the first column of tiles also write D[m] = Σₖ A[m, k]
  * from the A tiles they load anyway (a Linear's bias gradient beside its weight gradient).
  */
-function genericCode(aType: DType, bType: DType, outType: DType, biasType: DType | undefined, rowSums: boolean): string {
+function genericCode(aType: DType, bType: DType, outType: DType, biasType: DType | undefined, extra: Extra): string {
   const bias = biasType !== undefined;
+  const rowSums = extra === 'rowSums';
   // the row sums: one thread per 4 rows (lid.x == 0) in the first column of tiles
   const sums = !rowSums ? { declare: '', add: '', store: '' } : {
     declare: '  var rs: array<f32, 4>;\n  let summing = wid.x == 0u && lid.x == 0u;\n',
     add: '      if (summing) { for (var t = 0u; t < 4u; t++) { rs[t] += a[t]; } }\n',
     store: `  if (summing) { for (var t = 0u; t < 4u; t++) { let r = row0 + lid.y + 16u * t; if (r < M) { D[r] = ${store(outType, 'rs[t]')}; } } }\n`,
   };
-  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, ...(bias ? [{ name: 'bias', dtype: biasType }] : []), { name: 'C', dtype: outType, write: true }, ...(rowSums ? [{ name: 'D', dtype: outType, write: true }] : [])])}
+  return `${header([{ name: 'A', dtype: aType }, { name: 'B', dtype: bType }, ...(bias ? [{ name: 'bias', dtype: biasType }] : []), { name: 'C', dtype: outType, write: true }, ...extraOutput(extra, outType)])}
 var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<f32, ${BK * BN}>;
 @compute @workgroup_size(16, 16)
@@ -81,7 +102,7 @@ ${sums.add}      for (var i = 0u; i < 4u; i++) {
     if (r >= M) { continue; }
     for (var j = 0u; j < 4u; j++) {
       let c = col0 + lid.x + 16u * j;
-      if (c < N) { C[cBase + r * N + c] = ${store(outType, bias ? `acc[i][j] + ${load(biasType, 'bias[P[11u + 3u * P[3]] + c]')}` : 'acc[i][j]')}; }
+      if (c < N) { ${storeC(extra, outType, 'cBase + r * N + c', bias ? `acc[i][j] + ${load(biasType, 'bias[P[11u + 3u * P[3]] + c]')}` : 'acc[i][j]')} }
     }
   }
 ${sums.store}}`;
@@ -99,14 +120,15 @@ interface BigTileLayout {
   aTransposed: boolean;
   bTransposed: boolean;
   bias: boolean;
-  rowSums: boolean;
+  extra: Extra;
 }
 
 function bigTileCode(o: BigTileLayout): string {
-  return cachedSource(`matmul.big:${o.aTransposed}:${o.bTransposed}:${o.bias}:${o.rowSums}`, () => bigTileSource(o));
+  return cachedSource(`matmul.big:${o.aTransposed}:${o.bTransposed}:${o.bias}:${o.extra}`, () => bigTileSource(o));
 }
 
-function bigTileSource({ aTransposed, bTransposed, bias, rowSums }: BigTileLayout): string {
+function bigTileSource({ aTransposed, bTransposed, bias, extra }: BigTileLayout): string {
+  const rowSums = extra === 'rowSums';
   // the row sums: one thread per 8 rows (tx == 0) in the first column of tiles
   const sums = !rowSums ? { declare: '', add: '', store: '' } : {
     declare: '  var rs: array<f32, 8>;\n  let summing = wid.x == 0u && tx == 0u;\n',
@@ -152,7 +174,7 @@ function bigTileSource({ aTransposed, bTransposed, bias, rowSums }: BigTileLayou
       Bs[kk * 32u + nn / 4u] = v;
     }`;
   const f32: DType = 'float32';
-  const head = header([{ name: 'A', dtype: f32 }, { name: 'A4', dtype: f32 }, { name: 'B', dtype: f32 }, { name: 'B4', dtype: f32 }, ...(bias ? [{ name: 'bias', dtype: f32 }] : []), { name: 'C', dtype: f32, write: true }, ...(rowSums ? [{ name: 'D', dtype: f32, write: true }] : [])])
+  const head = header([{ name: 'A', dtype: f32 }, { name: 'A4', dtype: f32 }, { name: 'B', dtype: f32 }, { name: 'B4', dtype: f32 }, ...(bias ? [{ name: 'bias', dtype: f32 }] : []), { name: 'C', dtype: f32, write: true }, ...extraOutput(extra, f32)])
     .replace('var<storage, read> A4: array<f32>', 'var<storage, read> A4: array<vec4<f32>>')
     .replace('var<storage, read> B4: array<f32>', 'var<storage, read> B4: array<vec4<f32>>');
   return `${head}
@@ -187,7 +209,7 @@ ${sums.add}      }
     for (var h = 0u; h < 2u; h++) {
       let c = col0 + tx * 8u + h * 4u;
       let v = acc[i * 2u + h];
-      for (var q = 0u; q < 4u; q++) { if (c + q < N) { C[cBase + r * N + c + q] = v[q]${bias ? ' + bias[P[11u + 3u * P[3]] + c + q]' : ''}; } }
+      for (var q = 0u; q < 4u; q++) { if (c + q < N) { ${storeC(extra, f32, 'cBase + r * N + c + q', `v[q]${bias ? ' + bias[P[11u + 3u * P[3]] + c + q]' : ''}`)} } }
     }
   }
 ${sums.store}}`;
@@ -213,11 +235,21 @@ export function matmulTile(a: View, b: View, batch: readonly number[], M: number
   return bigTileFits(a, b, { shape: [...batch, M, N], dtype: a.dtype }, batch, M, N, K) ? 'large' : 'generic';
 }
 
-/**
- * C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch).
- * `bias` (over N) is added as C is stored; `rowSums` (no batch) also writes output 1, D[m] = Σₖ A[m, k].
- */
-export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, bias?: View, rowSums = false): void {
+/** What a product adds as it stores C (see Extra). */
+export interface MatmulEpilogue {
+  /** A vector over N added to C. */
+  bias?: View;
+  /** Output 1: D[m] = Σₖ A[m, k] (one matrix, no batch). */
+  rowSums?: boolean;
+  /** C = GELU(A·B + bias), exact or tanh, with the pre-activation as output 1. */
+  gelu?: 'exact' | 'tanh';
+}
+
+/** C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch), with an epilogue. */
+export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, e: MatmulEpilogue = {}): void {
+  const { bias, rowSums = false } = e;
+  const extra: Extra = rowSums ? 'rowSums' : e.gelu === 'exact' ? 'gelu' : e.gelu === 'tanh' ? 'gelu-tanh' : 'none';
+  if (rowSums && e.gelu !== undefined) throw new Error('matmul: row sums and a GELU epilogue both use output 1');
   const r = batch.length;
   const total = batch.reduce((x, y) => x * y, 1);
   if (rowSums && r > 0) throw new Error('matmul: row sums are computed for one matrix, not a batch');
@@ -227,8 +259,8 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
   }
   const big = bigTileFits(a, b, out, batch, M, N, K, bias);
   const tile = big ? 128 : BM;
-  const src = big ? bigTileCode({ ...big, bias: bias !== undefined, rowSums }) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, rowSums);
-  const sumsBinding = rowSums ? [{ output: 1 }] : [];
+  const src = big ? bigTileCode({ ...big, bias: bias !== undefined, extra }) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, extra);
+  const secondOutput = extra === 'none' ? [] : [{ output: 1 }];
   const base = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!];
   const tail = [...batch, ...a.strides.slice(0, r), ...b.strides.slice(0, r), ...(bias ? [bias.offset] : [])];
   const perDispatch = 65535;
@@ -236,7 +268,7 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
     const count = Math.min(perDispatch, total - start);
     ctx.dispatch({
       code: src,
-      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...sumsBinding] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...sumsBinding],
+      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...secondOutput] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...secondOutput],
       params: [...base, start, ...tail],
       workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), count],
     });
