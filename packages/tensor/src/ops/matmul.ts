@@ -134,26 +134,27 @@ const linearGradKernel: Kernel<MatmulAttrs> = {
   gpu: (ctx, [gT, x], [dw], { M, N, K }) => matmulGpu(ctx, gT!, x!, dw!, [], M, N, K, { rowSums: true }),
 };
 
-/** x (rows, K) · Wᵀ + bias with GELU applied as the 64×64 or 128×128 kernel stores; output 1 the pre-activation. */
+/** x (rows, K) · Wᵀ (+ bias) with GELU applied as the 64×64 or 128×128 kernel stores; output 1 the pre-activation. */
 const linearGeluKernel: Kernel<MatmulAttrs & { tanh: boolean }> = {
   name: 'linear_gelu',
   cpu: () => { throw new Error('linear_gelu: the CPU composes it from linear and gelu'); },
-  gpu: (ctx, [x, wT, bias], [out], { M, N, K, tanh }) => matmulGpu(ctx, x!, wT!, out!, [], M, N, K, { bias: bias!, gelu: tanh ? 'tanh' : 'exact' }),
+  gpu: (ctx, [x, wT, bias], [out], { M, N, K, tanh }) => matmulGpu(ctx, x!, wT!, out!, [], M, N, K, { ...(bias ? { bias } : {}), gelu: tanh ? 'tanh' : 'exact' }),
 };
 
-/** Whether `linear` can run as one GPU kernel: a bias, and one floating dtype on the GPU. */
-function fusable(x: Tensor, weight: Tensor, bias: Tensor | null): bias is Tensor {
-  return bias !== null && x.device === 'gpu' && weight.ndim === 2 && bias.ndim === 1 && x.ndim >= 1 && x.dtype === weight.dtype && bias.dtype === weight.dtype && bias.shape[0] === weight.shape[0];
+/** Whether a linear layer can run as one GPU kernel: on the GPU, 2-D weight, one floating dtype, a bias over its rows when given. */
+function onGpu(x: Tensor, weight: Tensor, bias: Tensor | null): boolean {
+  return x.device === 'gpu' && isFloat(x.dtype) && weight.ndim === 2 && x.ndim >= 1 && x.dtype === weight.dtype
+    && (bias === null || (bias.ndim === 1 && bias.dtype === weight.dtype && bias.shape[0] === weight.shape[0]));
 }
 
 /**
- * The fused GPU linear: one kernel forward (bias, and GELU when `gelu` is given, in the epilogue);
- * backward through GELU (one kernel) then the input's matmul and one dispatch for the weight's
- * gradient (in its own (out, in) layout) with the bias's beside it.
+ * The fused GPU linear: one kernel forward (the bias, and GELU when `gelu` is given, in the
+ * epilogue); backward through GELU (one kernel), then the input's matmul and one dispatch for the
+ * weight's gradient (in its own (out, in) layout) with the bias's beside it.
  */
-function linearGpu(x: Tensor, weight: Tensor, bias: Tensor, gelu?: { tanh: boolean }): Tensor {
+function linearGpu(x: Tensor, weight: Tensor, bias: Tensor | null, gelu?: { tanh: boolean }): Tensor {
   const op = gelu ? 'linearGelu' : 'linear';
-  sameDevice(op, [x, weight, bias]);
+  sameDevice(op, [x, weight, ...(bias ? [bias] : [])]);
   const [N, K] = weight.shape as [number, number];
   if (x.shape[x.ndim - 1] !== K) throw new Error(`${op}: input of shape ${fmt(x.shape)} does not match a weight of shape ${fmt(weight.shape)}`);
   const rows = x.numel() / K;
@@ -161,17 +162,18 @@ function linearGpu(x: Tensor, weight: Tensor, bias: Tensor, gelu?: { tanh: boole
   const wT = weight.transpose(0, 1);
   const attrs = { batch: [], M: rows, N, K };
   const spec = { shape: [rows, N], dtype: x.dtype };
-  const [out, pre] = gelu ? runKernel(linearGeluKernel, [x2, wT, bias], [spec, spec], { ...attrs, tanh: gelu.tanh }) : runKernel(linearKernel, [x2, wT, bias], [spec], attrs);
-  const y = record(out!, op, [x2, weight, bias], (gOut, needs) => {
+  const operands = [x2, wT, ...(bias ? [bias] : [])];
+  const [out, pre] = gelu ? runKernel(linearGeluKernel, operands, [spec, spec], { ...attrs, tanh: gelu.tanh }) : runKernel(linearKernel, operands, [spec], attrs);
+  const y = record(out!, op, [x2, weight, ...(bias ? [bias] : [])], (gOut, needs) => {
     const g = pre ? geluBackward(pre, gOut, gelu!.tanh) : gOut;
     const dx = needs[0] ? matmul(g, weight) : null;
     // fused unless a graph of the backward itself is being built (createGraph: the kernel has no vjp)
-    const fused = needs[1] && needs[2] && !isGradEnabled();
+    const fused = bias !== null && needs[1] && needs[2] && !isGradEnabled();
     const [dw, db] = fused
       ? runKernel(linearGradKernel, [g.transpose(0, 1), x2], [{ shape: [N, K], dtype: g.dtype }, { shape: [N], dtype: g.dtype }], { batch: [], M: N, N: K, K: rows })
       : [needs[1] ? matmul(g.transpose(0, 1), x2) : null, needs[2] ? g.sum(0) : null];
     if (pre && !isGradEnabled()) g.dispose(); // the gradient through GELU, used up (as the tape frees the ones it passes)
-    return [dx, dw, db];
+    return bias ? [dx, dw, db] : [dx, dw];
   });
   if (pre && !y.requiresGrad) pre.dispose();
   return y.view([...x.shape.slice(0, -1), N]);
@@ -184,7 +186,7 @@ function linearGpu(x: Tensor, weight: Tensor, bias: Tensor, gelu?: { tanh: boole
  * @example linear(x, this.weight, this.bias)
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  if (!fusable(x, weight, bias)) {
+  if (bias === null || !onGpu(x, weight, bias)) {
     const y = matmul(x, weight.transpose(0, 1));
     return bias === null ? y : y.add(bias);
   }
@@ -200,6 +202,6 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
 export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
   const approximate = options.approximate ?? 'none';
   if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`linearGelu: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
-  if (!fusable(x, weight, bias) || !isFloat(x.dtype)) return geluFused(linear(x, weight, bias), approximate === 'tanh');
+  if (!onGpu(x, weight, bias)) return geluFused(linear(x, weight, bias), approximate === 'tanh');
   return linearGpu(x, weight, bias, { tanh: approximate === 'tanh' });
 }
