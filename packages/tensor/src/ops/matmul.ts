@@ -163,19 +163,21 @@ function linearGpu(x: Tensor, weight: Tensor, bias: Tensor | null, gelu?: { tanh
   const attrs = { batch: [], M: rows, N, K };
   const spec = { shape: [rows, N], dtype: x.dtype };
   const operands = [x2, wT, ...(bias ? [bias] : [])];
-  const [out, pre] = gelu ? runKernel(linearGeluKernel, operands, [spec, spec], { ...attrs, tanh: gelu.tanh }) : runKernel(linearKernel, operands, [spec], attrs);
-  const y = record(out!, op, [x2, weight, ...(bias ? [bias] : [])], (gOut, needs) => {
-    const g = pre ? geluBackward(pre, gOut, gelu!.tanh) : gOut;
+  const [out, preOut] = gelu ? runKernel(linearGeluKernel, operands, [spec, spec], { ...attrs, tanh: gelu.tanh }) : runKernel(linearKernel, operands, [spec], attrs);
+  // the graph is the composition's, linear then GELU (only the forward is one kernel), so backward
+  // frees the pre-activation as it passes it, as it would the separate ops' intermediate
+  const linearOut = record(preOut ?? out!, 'linear', [x2, weight, ...(bias ? [bias] : [])], (g, needs) => {
     const dx = needs[0] ? matmul(g, weight) : null;
     // fused unless a graph of the backward itself is being built (createGraph: the kernel has no vjp)
-    const fused = bias !== null && needs[1] && needs[2] && !isGradEnabled();
-    const [dw, db] = fused
-      ? runKernel(linearGradKernel, [g.transpose(0, 1), x2], [{ shape: [N, K], dtype: g.dtype }, { shape: [N], dtype: g.dtype }], { batch: [], M: N, N: K, K: rows })
-      : [needs[1] ? matmul(g.transpose(0, 1), x2) : null, needs[2] ? g.sum(0) : null];
-    if (pre && !isGradEnabled()) g.dispose(); // the gradient through GELU, used up (as the tape frees the ones it passes)
-    return bias ? [dx, dw, db] : [dx, dw];
+    if (bias !== null && needs[1] && needs[2] && !isGradEnabled()) {
+      const [dw, db] = runKernel(linearGradKernel, [g.transpose(0, 1), x2], [{ shape: [N, K], dtype: g.dtype }, { shape: [N], dtype: g.dtype }], { batch: [], M: N, N: K, K: rows });
+      return [dx, dw, db];
+    }
+    return [dx, needs[1] ? matmul(g.transpose(0, 1), x2) : null, ...(bias ? [needs[2] ? g.sum(0) : null] : [])];
   });
-  if (pre && !y.requiresGrad) pre.dispose();
+  if (!gelu) return linearOut.view([...x.shape.slice(0, -1), N]);
+  const y = record(out!, 'gelu', [linearOut], (g) => [geluBackward(linearOut, g, gelu.tanh)]);
+  if (!y.requiresGrad) linearOut.dispose();
   return y.view([...x.shape.slice(0, -1), N]);
 }
 
