@@ -47,7 +47,7 @@ async function pageRow(chromium: string, url: string, webgpu: boolean, steps: nu
   const browser = await puppeteer.launch({ executablePath: chromium, headless: true, protocolTimeout: 1_800_000, args: ['--no-sandbox', ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : [])] });
   try {
     const page = await browser.newPage();
-    await page.goto(webgpu ? url : `${url}?device=cpu`);
+    await page.goto(`${url}?device=${webgpu ? 'gpu' : 'cpu'}`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
     const device = await page.$eval('#device', (e) => e.textContent ?? '');
     await page.$eval('#max-iters', (e, v) => { (e as unknown as { value: string }).value = v; }, String(steps));

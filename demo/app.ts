@@ -36,27 +36,34 @@ function showError(where: 'train' | 'sample', e: unknown): void {
 
 // ---- device ----
 
+/**
+ * The device, as `?device=` asks: 'auto' (default) takes a hardware GPU and otherwise the CPU, which
+ * beats a software adapter such as SwiftShader (still usable with 'gpu'); 'gpu' takes any adapter;
+ * 'cpu' the CPU. Without an adapter the page says why and runs on the CPU.
+ */
 async function startDevice(): Promise<void> {
-  const choice = new URLSearchParams(location.search).get('device') ?? 'auto';
-  $<HTMLSelectElement>('device-choice').value = choice === 'cpu' ? 'cpu' : 'auto';
+  const asked = new URLSearchParams(location.search).get('device');
+  const choice = asked === 'cpu' || asked === 'gpu' ? asked : 'auto';
+  $<HTMLSelectElement>('device-choice').value = choice;
   const wasmBase = new URL('./wasm/', location.href);
   let note = '';
   let result: InitResult;
-  if (choice === 'cpu') result = await init({ device: 'cpu', wasmBase });
-  else {
-    try {
-      result = await init({ device: 'gpu', wasmBase });
-    } catch (e) {
-      result = await init({ device: 'cpu', wasmBase });
-      note = `WebGPU is not available here (${(e as Error).message.replace(/^init\(\{ device: 'gpu' \}\), but /, '')}), so the CPU runs everything.`;
-    }
+  try {
+    result = await init({ device: choice, wasmBase });
+  } catch (e) {
+    result = await init({ device: 'cpu', wasmBase }); // 'gpu' without an adapter
+    note = `WebGPU is not available here (${(e as Error).message.replace(/^init\(\{ device: 'gpu' \}\), but /, '')}), so the CPU runs everything.`;
   }
   demo.init = result;
-  if (result.device === 'gpu' && result.gpu) {
-    const g = result.gpu;
+  const g = result.gpu;
+  if (result.device === 'gpu' && g) {
     demo.device = `WebGPU: ${g.description}`;
-    if (g.software) note = 'A software adapter: correct, but slower than a hardware GPU.';
-  } else demo.device = 'CPU (WebAssembly)';
+    if (g.software) note = 'A software adapter: correct, but slower than the CPU backend here.';
+  } else {
+    demo.device = 'CPU (WebAssembly)';
+    if (choice === 'auto' && g?.software) note = `The only WebGPU adapter is a software one (${g.description}), slower than the CPU backend: choose WebGPU to use it anyway.`;
+    else if (choice === 'auto' && result.gpuProblem) note = `WebGPU is not available here (${result.gpuProblem}), so the CPU runs everything.`;
+  }
   const cpu = result.cpu;
   const cpuLine = `CPU backend: ${cpu.kernels === 'typescript' ? 'TypeScript kernels' : `WebAssembly ${cpu.kernels}`}, ${cpu.threads} thread${cpu.threads === 1 ? '' : 's'}${crossOriginIsolated ? '' : ' (the page is not cross-origin isolated, so no worker threads)'}${cpu.problem ? ` — ${cpu.problem}` : ''}.`;
   $('device').textContent = demo.device;
@@ -67,8 +74,8 @@ async function startDevice(): Promise<void> {
 $<HTMLSelectElement>('device-choice').addEventListener('change', (e) => {
   const v = (e.target as HTMLSelectElement).value;
   const url = new URL(location.href);
-  if (v === 'cpu') url.searchParams.set('device', 'cpu');
-  else url.searchParams.delete('device');
+  if (v === 'auto') url.searchParams.delete('device');
+  else url.searchParams.set('device', v);
   location.href = url.href;
 });
 

@@ -1,6 +1,7 @@
 // The demo page in headless Chromium (Debian's `chromium`, driven by puppeteer-core; nothing is
 // downloaded): built and served as `npm run demo` does, loaded (a) with WebGPU (SwiftShader's
-// adapter here and in CI) and (b) without it. In each: greedy sampling from a checkpoint made in
+// adapter here and in CI, chosen with ?device=gpu; by default the page prefers the CPU to a software
+// adapter) and (b) without it. In each: greedy sampling from a checkpoint made in
 // Node gives exactly the tokens `llmts sample --temperature 0` gives; 20 training iterations lower
 // the loss; a Hugging Face GPT-2 directory without tokenizer files samples PyTorch's greedy tokens;
 // no page error is logged; a screenshot is saved under out/browser/. The CPU run also stops and
@@ -148,7 +149,7 @@ describe.skipIf(CHROMIUM === undefined && !required)('the demo page in headless 
   });
 
   it('(a) with WebGPU: samples the tokens llmts sample gives, and 20 iterations lower the loss', async () => {
-    const { browser, page, errors } = await open(true);
+    const { browser, page, errors } = await open(true, `${url}?device=gpu`);
     try {
       expect(await page.$eval('#device', (e) => e.textContent)).toMatch(/^WebGPU: /);
       expect(await loadCheckpoint(page, checkpointFiles())).toMatch(/^Loaded checkpoint: 2 layers, 2 heads, 48 wide/);
@@ -158,6 +159,11 @@ describe.skipIf(CHROMIUM === undefined && !required)('the demo page in headless 
       expect(losses).toHaveLength(20);
       expect(losses.at(-1)!).toBeLessThan(losses[0]! - 0.3);
       await page.screenshot({ path: join(shots, 'demo-webgpu.png'), fullPage: true });
+      // by default a software adapter is passed over for the faster CPU backend, and the page says so
+      await page.goto(url);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+      expect(await page.$eval('#device', (e) => e.textContent)).toBe('CPU (WebAssembly)');
+      expect(await page.$eval('#device-note', (e) => e.textContent)).toMatch(/only WebGPU adapter is a software one .*choose WebGPU to use it/);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
