@@ -6,7 +6,7 @@
  * (on several threads when the page is cross-origin isolated, which `npm run demo` serves it as).
  */
 import { init, manualSeed, type InitResult } from '@llmts/tensor';
-import { TextStream, TextTrainer, generate, gptToTar, loadGPTFromFiles, type GPT, type TextStepResult } from '@llmts/gpt';
+import { TextStream, TextTrainer, generate, gptToTar, loadGPTFromFiles, usesGPT2Tokenizer, type GPT, type TextStepResult } from '@llmts/gpt';
 import type { Tokenizer } from '@llmts/data';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -130,13 +130,13 @@ async function loadCheckpointFiles(all: Picked[]): Promise<void> {
  */
 async function addGPT2Tables(files: Map<string, Uint8Array>): Promise<void> {
   if (files.has('tokenizer.json') || files.has('vocab.json') || !files.has('config.json')) return;
-  let config: { model_type?: unknown; vocab_size?: unknown; llmts?: unknown };
+  let config: Record<string, unknown>;
   try {
-    config = JSON.parse(new TextDecoder().decode(files.get('config.json'))) as typeof config;
+    config = JSON.parse(new TextDecoder().decode(files.get('config.json'))) as Record<string, unknown>;
   } catch {
     return; // loadGPTFromFiles names the broken file
   }
-  if (config.model_type !== 'gpt2' || config.llmts !== undefined || (config.vocab_size !== 50257 && config.vocab_size !== 50304)) return;
+  if (config === null || typeof config !== 'object' || !usesGPT2Tokenizer(config)) return;
   const [vocab, merges] = await Promise.all(['gpt2/encoder.json', 'gpt2/vocab.bpe'].map(async (name) => {
     const res = await fetch(name);
     if (!res.ok) throw new Error(`GPT-2's tokenizer tables: fetching ${name} gave HTTP ${res.status}`);

@@ -21,7 +21,7 @@ export { estimateTrainingMemory, largestBatchSize } from './train/memory.ts';
 export type { MemoryEstimate } from './train/memory.ts';
 export { plotSvg } from './train/plot.ts';
 export type { Series } from './train/plot.ts';
-export { toHFConfig, fromHFConfig } from './hf/config.ts';
+export { toHFConfig, fromHFConfig, usesGPT2Tokenizer } from './hf/config.ts';
 export type { LlmtsConfigExtras } from './hf/config.ts';
 export { hfTensors, loadWeightsFrom } from './hf/weights.ts';
 export type { HFLayoutModel } from './hf/weights.ts';

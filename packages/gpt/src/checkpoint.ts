@@ -10,7 +10,7 @@ import { loadCheckpoint, readJsonFile, resolveCheckpointDir, type QuantizeReport
 import { gpt2Tokenizer, loadTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from './model.ts';
 import type { GPTConfig } from './config.ts';
-import { fromHFConfig, isLegacyConfig } from './hf/config.ts';
+import { chatTemplateOf, fromHFConfig, isLegacyConfig, refuseClassifierConfig, usesGPT2Tokenizer } from './hf/config.ts';
 import { loadHFWeights } from './hf/load-weights.ts';
 import type { ChatTemplate } from './hf/export.ts';
 import { isAdapterDir, loadAdapter, mergeAdapters, readAdapterConfig } from './finetune/lora.ts';
@@ -77,16 +77,14 @@ const isTarFile = (path: string) => path.endsWith('.tar') && existsSync(path) &&
 
 /** A checkpoint saved as one tar (the browser demo's download): read in memory, as the page does. */
 function loadTar(path: string, device: Device, options: LoadGPTOptions): LoadedGPT {
-  const { model, tokenizer, config, chatTemplate } = loadGPTFromFiles(new Map([[basename(path), readFileSync(path)]]), { device, where: path, ...(options.dropout !== undefined ? { dropout: options.dropout } : {}) });
-  return { model, tokenizer, config, dir: path, ...(chatTemplate ? { chatTemplate } : {}) };
+  const loaded = loadGPTFromFiles(new Map([[basename(path), readFileSync(path)]]), { device, where: path, ...(options.dropout !== undefined ? { dropout: options.dropout } : {}) });
+  return { ...loaded, dir: path };
 }
 
 function loadFull(dir: string, device: Device, options: LoadGPTOptions): LoadedGPT {
   const configFile = join(dir, 'config.json');
   const raw = readJsonFile(configFile);
-  if (Array.isArray(raw.architectures) && raw.architectures.some((x) => typeof x === 'string' && x.endsWith('ForSequenceClassification'))) {
-    throw new Error(`${configFile}: this checkpoint is a classifier (${String(raw.architectures[0])}), not a language model; use llmts classify`);
-  }
+  refuseClassifierConfig(raw, configFile, '; use llmts classify');
   const config = fromHFConfig(raw, configFile);
   if (options.dropout !== undefined) config.dropout = options.dropout;
   const tokenizer = checkpointTokenizer(dir, config.vocabSize, raw);
@@ -99,12 +97,6 @@ function loadFull(dir: string, device: Device, options: LoadGPTOptions): LoadedG
     throw e;
   }
   return { model, tokenizer, config: model.config, dir, ...chatTemplateOf(raw) };
-}
-
-/** The chat template a config.json records under "llmts". */
-function chatTemplateOf(raw: Record<string, unknown>): { chatTemplate?: ChatTemplate } {
-  const t = (raw.llmts as { chatTemplate?: unknown } | undefined)?.chatTemplate;
-  return t === 'alpaca' ? { chatTemplate: t } : {};
 }
 
 /** A LoRA adapter directory: its base checkpoint with the adapters on (the adapter's own tokenizer files win). */
@@ -146,7 +138,7 @@ export function checkpointTokenizer(dir: string, vocabSize: number, config: Reco
   else if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) {
     source = join(dir, 'vocab.json');
     tokenizer = gpt2Tokenizer({ encoder: source, merges: join(dir, 'merges.txt') });
-  } else if (config.model_type === 'gpt2' && !isLegacyConfig(config) && config.llmts === undefined && (vocabSize === 50257 || vocabSize === 50304)) {
+  } else if (usesGPT2Tokenizer(config)) {
     tokenizer = gpt2Tokenizer(); // a Hugging Face GPT-2 directory that relies on the hub's tokenizer
     source = `${dir} (GPT-2's tokenizer)`;
   } else {

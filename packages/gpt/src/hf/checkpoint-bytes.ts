@@ -7,7 +7,7 @@ import { SafetensorsReader, getDefaultDevice, safetensorsBytes, type Device } fr
 import { gpt2FromTables, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '@llmts/data';
 import { GPT } from '../model.ts';
 import type { GPTConfig } from '../config.ts';
-import { fromHFConfig, isLegacyConfig, toHFConfig, type LlmtsConfigExtras } from './config.ts';
+import { chatTemplateOf, fromHFConfig, isLegacyConfig, refuseClassifierConfig, toHFConfig, type LlmtsConfigExtras } from './config.ts';
 import { hfTensors, loadWeightsFrom } from './weights.ts';
 import { huggingFaceFiles, type ChatTemplate } from './files.ts';
 import { tarFiles, untarFiles } from './tar.ts';
@@ -98,9 +98,7 @@ export function loadGPTFromFiles(given: CheckpointFiles, options: { device?: Dev
   const files = tarName !== undefined ? untarFiles(given.get(tarName)!, tarName) : given;
   if (files.has('adapter_config.json') && !files.has('model.safetensors')) throw new Error(`${where}: a LoRA adapter needs its base model; merge it first (llmts export --merge-lora)`);
   const raw = json(files, 'config.json', where);
-  if (Array.isArray(raw.architectures) && raw.architectures.some((x) => typeof x === 'string' && x.endsWith('ForSequenceClassification'))) {
-    throw new Error(`${where}/config.json: this checkpoint is a classifier (${String(raw.architectures[0])}), not a language model`);
-  }
+  refuseClassifierConfig(raw, `${where}/config.json`);
   if (isLegacyConfig(raw)) throw new Error(`${where}/config.json: an llm.ts checkpoint from before the Hugging Face layout; convert it with llmts export first`);
   const config = fromHFConfig(raw, `${where}/config.json`);
   if (options.dropout !== undefined) config.dropout = options.dropout;
@@ -116,8 +114,7 @@ export function loadGPTFromFiles(given: CheckpointFiles, options: { device?: Dev
     for (const r of readers.values()) r.close();
   }
   model.eval();
-  const template = (raw.llmts as { chatTemplate?: unknown } | undefined)?.chatTemplate;
-  return { model, tokenizer, config: model.config, ...(template === 'alpaca' ? { chatTemplate: template } : {}) };
+  return { model, tokenizer, config: model.config, ...chatTemplateOf(raw) };
 }
 
 /**

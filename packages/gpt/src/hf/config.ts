@@ -4,6 +4,7 @@
  * has no key for sit under "llmts". Old llm.ts configs (`{"model": {camelCase…}}`) still load.
  */
 import { makeConfig, type GPTConfig } from '../config.ts';
+import type { ChatTemplate } from './files.ts';
 
 /** Extra settings stored under "llmts" in config.json. */
 export interface LlmtsConfigExtras {
@@ -44,6 +45,30 @@ export function toHFConfig(c: GPTConfig, extras: LlmtsConfigExtras = {}, special
 }
 
 /** Whether a config.json is llm.ts's old form (`{"model": {nLayer…}}`). */
+/**
+ * Refuse a classifier's config.json (…ForSequenceClassification) where a language model is
+ * expected; `hint` says what to use instead.
+ */
+export function refuseClassifierConfig(raw: Record<string, unknown>, file: string, hint = ''): void {
+  if (Array.isArray(raw.architectures) && raw.architectures.some((x) => typeof x === 'string' && x.endsWith('ForSequenceClassification'))) {
+    throw new Error(`${file}: this checkpoint is a classifier (${String(raw.architectures[0])}), not a language model${hint}`);
+  }
+}
+
+/** The chat template a config.json records under "llmts". */
+export function chatTemplateOf(raw: Record<string, unknown>): { chatTemplate?: ChatTemplate } {
+  const t = (raw.llmts as { chatTemplate?: unknown } | undefined)?.chatTemplate;
+  return t === 'alpaca' ? { chatTemplate: t } : {};
+}
+
+/**
+ * Whether a config.json is a Hugging Face GPT-2 that relies on GPT-2's own tokenizer when its
+ * directory has no tokenizer files (the hub supplies it): GPT-2's vocabulary, not one of ours.
+ */
+export function usesGPT2Tokenizer(raw: Record<string, unknown>): boolean {
+  return raw.model_type === 'gpt2' && !isLegacyConfig(raw) && raw.llmts === undefined && (raw.vocab_size === 50257 || raw.vocab_size === 50304);
+}
+
 export function isLegacyConfig(json: Record<string, unknown>): boolean {
   return json.model_type === undefined && json.model !== null && typeof json.model === 'object';
 }
