@@ -4,12 +4,14 @@
  * `llmts train` (nanoGPT's): random windows of the token stream, AdamW with decay only on
  * matrices, warmup + cosine learning rate, gradient clipping, and train/val loss estimates.
  */
-import { getDefaultDevice, noGrad, tensor, tidy, type Device, type Tensor } from '@llmts/tensor';
+import { getDefaultDevice, tensor, type Device, type Tensor } from '@llmts/tensor';
+import { randomInts } from '@llmts/tensor/internal';
 import { AdamW, warmupCosine, type LrSchedule } from '@llmts/nn';
 import { CharTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from '../model.ts';
 import type { GPTConfig } from '../config.ts';
 import { trainStep } from './step.ts';
+import { meanLosses } from './estimate.ts';
 
 /** How a TextTrainer trains (defaults: nanoGPT's CPU recipe for characters). */
 export interface TextTrainerOptions {
@@ -29,8 +31,6 @@ export interface TextTrainerOptions {
   valFraction?: number;
   /** Batches per split in `estimateLoss` (default 20). */
   evalIters?: number;
-  /** Seeds the windows drawn (the model's initial weights follow the tensor library's manualSeed). */
-  seed?: number;
   device?: Device;
 }
 
@@ -43,18 +43,6 @@ export interface TextStepResult {
   /** Wall time of the step, loss readback included. */
   ms: number;
   tokensPerSec: number;
-}
-
-/** A small seeded generator (mulberry32) for the windows, so a run's batches repeat with its seed. */
-function windows(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const now = () => (globalThis.performance ?? Date).now();
@@ -74,7 +62,6 @@ export class TextTrainer {
   private readonly schedule: LrSchedule;
   private readonly train: Int32Array;
   private readonly val: Int32Array;
-  private readonly draw: () => number;
   private readonly o: Required<Omit<TextTrainerOptions, 'model' | 'device'>>;
 
   /** A character-level model of `text` (its tokenizer built from the text's characters). */
@@ -87,7 +74,7 @@ export class TextTrainer {
   constructor(readonly tokenizer: Tokenizer, tokens: Int32Array, options: TextTrainerOptions = {}, model?: GPT) {
     const o = {
       batchSize: 12, maxIters: 2000, learningRate: 1e-3, minLr: 1e-4, warmupIters: 100, weightDecay: 0.1, beta1: 0.9, beta2: 0.99,
-      gradClip: 1, valFraction: 0.1, evalIters: 20, seed: 1337, ...options,
+      gradClip: 1, valFraction: 0.1, evalIters: 20, ...options,
     };
     for (const [k, v] of Object.entries(o)) {
       if (k !== 'model' && k !== 'device' && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw new Error(`TextTrainer: ${k} must be a finite number >= 0, got ${String(v)}`);
@@ -107,7 +94,6 @@ export class TextTrainer {
     this.model.train();
     this.optimizer = new AdamW(this.model.optimizerGroups(o.weightDecay), { lr: o.learningRate, betas: [o.beta1, o.beta2], eps: 1e-8 });
     this.schedule = warmupCosine({ maxLr: o.learningRate, minLr: o.minLr, warmupIters: o.warmupIters, decayIters: Math.max(o.maxIters, o.warmupIters) });
-    this.draw = windows(o.seed);
   }
 
   /** Tokens each step learns from. */
@@ -120,8 +106,10 @@ export class TextTrainer {
     const data = split === 'train' ? this.train : this.val;
     const B = this.batchSize, T = this.model.config.blockSize;
     const x = new Int32Array(B * T), y = new Int32Array(B * T);
+    // windows from the process's seeded generator (manualSeed), as a TokenDataset draws them
+    const starts = randomInts(B, 0, data.length - T);
     for (let b = 0; b < B; b++) {
-      const at = Math.floor(this.draw() * (data.length - T));
+      const at = starts[b]!;
       x.set(data.subarray(at, at + T), b * T);
       y.set(data.subarray(at + 1, at + T + 1), b * T);
     }
@@ -145,26 +133,9 @@ export class TextTrainer {
 
   /** Mean loss over `evalIters` batches of each split (dropout off; `val` is NaN without a validation share). */
   async estimateLoss(): Promise<{ train: number; val: number }> {
-    this.model.eval();
-    const out = { train: NaN, val: NaN };
-    try {
-      for (const split of ['train', 'val'] as const) {
-        if (split === 'val' && this.val.length <= this.model.config.blockSize) continue;
-        let sum = 0;
-        for (let i = 0; i < this.o.evalIters; i++) {
-          const l = tidy(() => noGrad(() => {
-            const { x, y } = this.batch(split);
-            return this.model.forward(x, y).loss!;
-          }));
-          sum += (await l.data())[0]!;
-          l.dispose();
-        }
-        out[split] = sum / this.o.evalIters;
-      }
-    } finally {
-      this.model.train();
-    }
-    return out;
+    const splits = this.val.length > this.model.config.blockSize ? ['train', 'val'] as const : ['train'] as const;
+    const out = await meanLosses(this.model, (split) => this.batch(split), this.o.evalIters, splits);
+    return { train: out.train!, val: out.val ?? NaN };
   }
 
   /** Free the model and the optimizer's state. */

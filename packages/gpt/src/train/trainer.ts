@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';
-import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, noGrad, setRngState, tidy, type Device, type Tensor } from '@llmts/tensor';
+import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, setRngState, type Device } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
 import { AdamW, loadCheckpoint, readJsonFile, resolveCheckpointDir, warmupCosine } from '@llmts/nn';
 import { TokenDataset, toHuggingFace, type Tokenizer } from '@llmts/data';
@@ -26,6 +26,7 @@ import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotSvg, type Series } from './plot.ts';
 import { plotPng } from './plot-png.ts';
 import { trainStep } from './step.ts';
+import { meanLosses } from './estimate.ts';
 import { claimOutDir } from './run-dir.ts';
 import { checkSameCorpus, corpusFingerprint, readSavedRun, type CorpusFingerprint } from './resume.ts';
 
@@ -85,23 +86,7 @@ interface RunState {
 
 /** Mean loss over `iters` batches of each split, in eval mode without gradients. */
 export async function estimateLoss(model: GPT, ds: TokenDataset, o: { batchSize: number; iters: number; device: Device }): Promise<{ train: number; val: number }> {
-  const out: Record<string, number> = {};
-  model.eval();
-  for (const split of ['train', 'val'] as const) {
-    let total: Tensor | null = null;
-    for (let k = 0; k < o.iters; k++) {
-      const next: Tensor = tidy(() => noGrad(() => {
-        const { x, y } = ds.getBatch(split, o.batchSize, model.config.blockSize, { device: o.device });
-        const loss = model.forward(x, y).loss!;
-        return total === null ? loss : total.add(loss);
-      }));
-      total?.dispose();
-      total = next;
-    }
-    out[split] = (await total!.item()) / o.iters;
-    total!.dispose();
-  }
-  model.train();
+  const out = await meanLosses(model, (split) => ds.getBatch(split, o.batchSize, model.config.blockSize, { device: o.device }), o.iters);
   return { train: out.train!, val: out.val! };
 }
 
