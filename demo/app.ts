@@ -6,7 +6,7 @@
  * (on several threads when the page is cross-origin isolated, which `npm run demo` serves it as).
  */
 import { init, manualSeed, type InitResult } from '@llmts/tensor';
-import { TextStream, TextTrainer, generate, gptToTar, loadGPTFromFiles, usesGPT2Tokenizer, type GPT, type TextStepResult } from '@llmts/gpt';
+import { TextStream, TextTrainer, generate, gptToTar, loadGPTFromFiles, nextTask, usesGPT2Tokenizer, type GPT, type TextStepResult } from '@llmts/gpt';
 import type { Tokenizer } from '@llmts/data';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -253,15 +253,6 @@ async function sample(): Promise<void> {
 $('generate').addEventListener('click', () => void sample());
 
 // ---- training ----
-
-/** Let the page take clicks and paint between steps: a message to itself (setTimeout(0) is clamped to 4 ms). */
-const yieldChannel = new MessageChannel();
-const yielded: (() => void)[] = [];
-yieldChannel.port1.onmessage = () => yielded.shift()?.();
-const nextTask = () => new Promise<void>((resolve) => {
-  yielded.push(resolve);
-  yieldChannel.port2.postMessage(0);
-});
 
 let chartQueued = false;
 /** Redraw the chart at the next frame (once, however many steps finish before it). */

@@ -12,6 +12,7 @@ export type { GPTConfig } from './config.ts';
 export { presets, getPreset } from './presets.ts';
 export type { Preset, TrainConfig } from './presets.ts';
 export { generate } from './generate.ts';
+export { nextTask } from './next-task.ts';
 export type { GenerateOptions } from './generate.ts';
 export { nextTokenProbs, sampleRows, argmaxOf } from './sampling.ts';
 export type { SamplingOptions } from './sampling.ts';

@@ -8,31 +8,7 @@
 import { noGrad, tensor, tidy, type Tensor } from '@llmts/tensor';
 import type { GPT, KVCache } from './model.ts';
 import { checkSampling, sampleRows, type SamplingOptions } from './sampling.ts';
-
-type Channel = { port1: { onmessage: (() => void) | null }; port2: { postMessage(v: unknown): void } };
-let channel: Channel | null = null;
-const waiting: (() => void)[] = [];
-
-/**
- * Resolve after pending I/O events and timers had their turn (CPU steps only await microtasks):
- * Node's setImmediate; in a page a message to itself, since a page clamps nested setTimeout(0) to
- * 4 ms or more, which capped sampling at tens of tokens/s.
- */
-function nextTask(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
-  if (immediate) return new Promise((resolve) => void immediate(resolve));
-  const MessageChannel = (globalThis as unknown as { MessageChannel?: new () => Channel }).MessageChannel;
-  if (!MessageChannel) return new Promise((resolve) => setTimeout(resolve, 0));
-  if (channel === null) {
-    channel = new MessageChannel();
-    channel.port1.onmessage = () => waiting.shift()?.();
-  }
-  const c = channel;
-  return new Promise((resolve) => {
-    waiting.push(resolve);
-    c.port2.postMessage(0);
-  });
-}
+import { nextTask } from './next-task.ts';
 
 /** Options of `generate`: sampling, how many tokens, when to stop, and a callback per token. */
 export interface GenerateOptions extends SamplingOptions {
