@@ -98,7 +98,7 @@ export class MLP extends Module {
   project(x: Tensor): Tensor {
     // a plain Linear fuses its GELU (one GPU kernel); LoRA or quantized layers apply their own forward first
     const fc = this.c_fc;
-    const h = fc.constructor === Linear && fc instanceof Linear ? linearGelu(x, fc.weight, fc.bias, { approximate: this.c.gelu }) : fc.forward(x).gelu({ approximate: this.c.gelu });
+    const h = fc instanceof Linear ? linearGelu(x, fc.weight, fc.bias, { approximate: this.c.gelu }) : fc.forward(x).gelu({ approximate: this.c.gelu });
     return this.c_proj.forward(h);
   }
 }

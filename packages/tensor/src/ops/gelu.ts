@@ -57,9 +57,9 @@ const geluBackwardKernel: Kernel<GeluAttrs> = {
     : `(${gv} * (0.5 * (1.0 + erf_f32(${v} * 0.7071067811865476)) + ${v} * exp(-0.5 * ${v} * ${v}) * 0.3989422804014327))`)),
 };
 
-/** The gradient through GELU: g · GELU'(x), one kernel (x the pre-activation). */
-export function geluBackward(x: Tensor, g: Tensor, tanh: boolean): Tensor {
-  return runKernel(geluBackwardKernel, [x, g.contiguous()], [{ shape: x.shape, dtype: x.dtype }], { tanh })[0]!;
+/** Record `y` = GELU(`x`) on the tape (however `y` was computed): backward is one kernel, g · GELU'(x). */
+export function recordGelu(y: Tensor, x: Tensor, tanh: boolean): Tensor {
+  return record(y, 'gelu', [x], (g) => [runKernel(geluBackwardKernel, [x, g.contiguous()], [{ shape: x.shape, dtype: x.dtype }], { tanh })[0]!]);
 }
 
 /** GELU in one fused kernel (forward and backward). */
@@ -67,5 +67,5 @@ export function geluFused(x: Tensor, tanh: boolean): Tensor {
   const xf = isFloat(x.dtype) ? x.contiguous() : x.to('float32');
   const attrs: GeluAttrs = { tanh };
   const [y] = runKernel(geluKernel, [xf], [{ shape: x.shape, dtype: xf.dtype }], attrs);
-  return record(y!, 'gelu', [xf], (g) => [geluBackward(xf, g, tanh)]);
+  return recordGelu(y!, xf, tanh);
 }

@@ -9,7 +9,7 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
-import { geluBackward, geluFused } from './gelu.ts';
+import { geluFused, recordGelu } from './gelu.ts';
 import { broadcastView } from './binary.ts';
 import { matmulGpu } from '../backend/webgpu/matmul.ts';
 
@@ -176,7 +176,7 @@ function linearGpu(x: Tensor, weight: Tensor, bias: Tensor | null, gelu?: { tanh
     return [dx, needs[1] ? matmul(g.transpose(0, 1), x2) : null, ...(bias ? [needs[2] ? g.sum(0) : null] : [])];
   });
   if (!gelu) return linearOut.view([...x.shape.slice(0, -1), N]);
-  const y = record(out!, 'gelu', [linearOut], (g) => [geluBackward(linearOut, g, gelu.tanh)]);
+  const y = recordGelu(out!, linearOut, gelu.tanh);
   if (!y.requiresGrad) linearOut.dispose();
   return y.view([...x.shape.slice(0, -1), N]);
 }
