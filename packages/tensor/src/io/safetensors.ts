@@ -206,9 +206,9 @@ export class SafetensorsReader {
   read(name: string, options: { finite?: boolean } = {}): HostTensor {
     const e = this.header.entries.get(name);
     if (e === undefined) fail(this.path, `has no tensor named '${name}'`);
+    if (this.file === null) fail(this.path, `is closed (reading tensor '${name}')`);
     const length = e.offsets[1] - e.offsets[0];
     const raw = new ArrayBuffer(length);
-    if (this.file === null) fail(this.path, `is closed (reading tensor '${name}')`);
     let got = 0;
     while (got < length) {
       const n = this.file.read(new Uint8Array(raw, got), this.header.dataStart + e.offsets[0] + got);
