@@ -29,3 +29,4 @@ export { setWasmKernels, wasmVariant } from './backend/cpu/wasm.ts';
 export { noticeOnce, setting } from './env/env.ts';
 export { collectGarbage, setGarbageBackstop } from './backend/collector.ts';
 export { storageBytes } from './memory.ts';
+export { windowedSource } from './backend/webgpu/windows.ts';

@@ -126,9 +126,9 @@ function checkMemory(config: GPTConfig, batchSize: number, device: Device): void
     }
     return;
   }
-  const maxTensor = webgpuBackend()?.maxBinding ?? Infinity;
+  const maxTensor = webgpuBackend()?.maxTensorBytes ?? Infinity;
   if (est.largestTensorBytes > maxTensor) {
-    throw new Error(`train: at --batch-size ${batchSize} one tensor of a step (logits or attention scores) takes ${gib(est.largestTensorBytes)}, more than this GPU's largest storage binding of ${gib(maxTensor)}; lower --batch-size or --block-size`);
+    throw new Error(`train: at --batch-size ${batchSize} one tensor of a step (logits or attention scores) takes ${gib(est.largestTensorBytes)}, more than this GPU's largest buffer of ${gib(maxTensor)}; lower --batch-size or --block-size`);
   }
 }
 

@@ -90,13 +90,13 @@ function memoryBudget(device: Device): number {
   return Infinity;
 }
 
-/** The largest batch size that fits: the memory estimate, and on the GPU its largest binding. */
+/** The largest batch size that fits: the memory estimate, and on the GPU its largest buffer. */
 function batchLimit(config: GPTConfig, device: Device): number {
   let limit = largestBatchSize(config, memoryBudget(device));
   if (device === 'gpu') {
-    const maxBinding = webgpuBackend()?.maxBinding ?? Infinity;
+    const maxTensor = webgpuBackend()?.maxTensorBytes ?? Infinity;
     limit = Math.min(limit, 4096);
-    while (limit > 0 && estimateTrainingMemory(config, limit).largestTensorBytes > maxBinding) limit = Math.floor(limit / 2);
+    while (limit > 0 && estimateTrainingMemory(config, limit).largestTensorBytes > maxTensor) limit = Math.floor(limit / 2);
   }
   return Math.min(limit, 4096);
 }

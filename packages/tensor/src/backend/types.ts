@@ -114,6 +114,8 @@ export interface Backend {
   readonly device: Device;
   /** What the GPU offers kernels (absent on the CPU). */
   readonly caps?: GpuCaps;
+  /** Storage bindings a storage takes in one GPU dispatch (more than one when bound in windows). */
+  bindingsOf?(storage: Storage): number;
   /** A zero-filled storage. */
   alloc(dtype: DType, length: number): Storage;
   upload(dtype: DType, data: TypedArray): Storage;
@@ -158,6 +160,8 @@ export interface WorkCounters {
   pipelines: number;
   /** GPU: bind groups created. */
   bindGroups: number;
+  /** GPU: dispatches that bound a buffer larger than one binding in windows. */
+  windowedDispatches: number;
   /** Host-to-device copies and their bytes (GPU; 0 on the CPU). */
   uploads: number;
   uploadBytes: number;
@@ -167,7 +171,7 @@ export interface WorkCounters {
 
 /** Zeroed counters. */
 export function emptyCounters(): WorkCounters {
-  return { kernels: 0, dispatches: 0, submits: 0, pipelines: 0, bindGroups: 0, uploads: 0, uploadBytes: 0, hostMs: 0 };
+  return { kernels: 0, dispatches: 0, submits: 0, pipelines: 0, bindGroups: 0, windowedDispatches: 0, uploads: 0, uploadBytes: 0, hostMs: 0 };
 }
 
 /** A device's memory, as `memoryStats(device)` reports it. */

@@ -89,9 +89,29 @@ const adamManyKernel: Kernel<ManyAttrs & { dtypes: DType[] }> = {
   gpu: (ctx, grads, _specs, a) => adamMany(ctx, grads, a.dtypes, a),
 };
 
-/** Parameters one GPU dispatch can update: four bindings each, plus the params buffer. */
-function adamGroupSize(maxStorageBuffers: number): number {
-  return Math.max(1, Math.min(16, Math.floor((maxStorageBuffers - 1) / 4)));
+/** Tensors per dispatch at most (the generated branches grow with it). */
+const MAX_GROUP = 16;
+
+/**
+ * Consecutive groups of items whose bindings (`cost`, more than one per tensor bound in windows)
+ * fit in `budget`; an item that alone exceeds it is a group of its own (the backend then says why).
+ */
+function groupsByBindings(count: number, cost: (i: number) => number, budget: number): number[][] {
+  const groups: number[][] = [];
+  let group: number[] = [];
+  let used = 0;
+  for (let i = 0; i < count; i++) {
+    const c = cost(i);
+    if (group.length > 0 && (used + c > budget || group.length === MAX_GROUP)) {
+      groups.push(group);
+      group = [];
+      used = 0;
+    }
+    group.push(i);
+    used += c;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 /**
@@ -112,10 +132,11 @@ export function adamUpdateMany_(items: readonly AdamItem[]): void {
     if (it.grad.shape.join() !== it.param.shape.join()) throw new Error(`adamUpdateMany_: gradient shape [${it.grad.shape}] does not match the parameter's [${it.param.shape}]`);
   }
   const backend = getBackend('gpu');
-  const size = adamGroupSize(backend.caps?.maxStorageBuffers ?? 8);
+  const bindings = (s: Storage) => backend.bindingsOf?.(s) ?? 1;
+  const cost = (i: number) => { const it = items[i]!; return bindings(it.grad.storage) + bindings(it.param.storage) + bindings(it.expAvg.storage) + bindings(it.expAvgSq.storage); };
   noGrad(() => {
-    for (let s = 0; s < items.length; s += size) {
-      const group = items.slice(s, s + size);
+    for (const indices of groupsByBindings(items.length, cost, (backend.caps?.maxStorageBuffers ?? 8) - 1)) {
+      const group = indices.map((i) => items[i]!);
       const grads = group.map((it) => it.grad.contiguous());
       const words = group.map(({ hyper: h }) => {
         const decay = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
@@ -139,7 +160,8 @@ interface ClipAttrs {
   eps: number;
   /** Number of gradients (the targets after them are the norm and the coefficient). */
   count: number;
-  groupSize: number;
+  /** The gradients of each dispatch, as many as the device lets one bind. */
+  groups: number[][];
 }
 
 /** Σ x² of every gradient → partial sums (one per workgroup), into `partials` from `base`. */
@@ -217,8 +239,7 @@ const clipKernel: Kernel<ClipAttrs> = {
     const dtypes = specs.slice(0, a.count).map((s) => s.dtype);
     const chunks = sizes.map((n) => Math.ceil(n / CHUNK));
     const partials = ctx.scratch(4 * Math.max(1, chunks.reduce((x, y) => x + y, 0)));
-    const groups: number[][] = [];
-    for (let s = 0; s < a.count; s += a.groupSize) groups.push(Array.from({ length: Math.min(a.groupSize, a.count - s) }, (_, t) => s + t));
+    const groups = a.groups;
     let base = 0;
     for (const g of groups) {
       const at = starts(g.map((t) => chunks[t]!));
@@ -268,8 +289,9 @@ export function clipGradNorm_(grads: readonly Tensor[], maxNorm: number, eps: nu
   // written by the kernel: allocated without a fill dispatch
   const norm = new Tensor(backend.alloc('float32', 1), []);
   const coef = new Tensor(backend.alloc('float32', 1), []);
-  const groupSize = Math.max(1, Math.min(16, (backend.caps?.maxStorageBuffers ?? 8) - 2));
-  backend.execInPlace(clipKernel, [], [...grads.map((g) => g.storage), norm.storage, coef.storage], { maxNorm, eps, count: grads.length, groupSize });
+  // each dispatch binds its gradients, the partial sums (or the coefficient) and the params
+  const groups = groupsByBindings(grads.length, (i) => backend.bindingsOf?.(grads[i]!.storage) ?? 1, (backend.caps?.maxStorageBuffers ?? 8) - 2);
+  backend.execInPlace(clipKernel, [], [...grads.map((g) => g.storage), norm.storage, coef.storage], { maxNorm, eps, count: grads.length, groups });
   coef.dispose();
   return norm;
 }

@@ -7,6 +7,7 @@ import { CollectionTrigger, registerStorage, unregisterStorage } from '../collec
 import { elementwise, gpuItemSize } from './codegen.ts';
 import { fromHalfBits, toHalfBits } from './half.ts';
 import type { OpenedDevice } from './device.ts';
+import { windowedSource, type WindowedBinding } from './windows.ts';
 
 /** A registered check of a validating kernel: its slot and how to word a failure. */
 interface PendingCheck {
@@ -40,6 +41,8 @@ interface PipelineEntry {
   /** Bit b set when binding b is written. */
   kinds: number;
   bindings: number;
+  /** For a source rewritten to bind oversized buffers in windows: what each binding of it is. */
+  windows?: WindowedBinding[];
 }
 
 /** Distinct number constants kept on the device (a few dozen in practice). */
@@ -83,8 +86,14 @@ export class WebGPUBackend implements Backend {
   private arenaBuffer: GPUBuffer;
   private readonly stagingToDestroy: GPUBuffer[] = [];
   private firstError: string | null = null;
-  /** The largest tensor this device can hold, in bytes (its largest storage binding). */
-  readonly maxBinding: number;
+  /** The largest tensor this device can hold, in bytes (its largest buffer). */
+  readonly maxTensorBytes: number;
+  /** The largest buffer bound whole; larger ones are bound in windows (see windows.ts). */
+  private bindingLimit: number;
+  /** The size of those windows: the binding limit rounded down to the offset alignment. */
+  private windowBytes: number;
+  /** Rewritten pipelines by binding kinds, windows and source. */
+  private readonly windowedPipelines = new Map<string, PipelineEntry>();
   private readonly offsetAlign: number;
   private destroyed = false;
   /** The error buffer of validating kernels (4 words per slot) and the checks not yet read back. */
@@ -99,10 +108,12 @@ export class WebGPUBackend implements Backend {
     this.software = opened.software;
     const l = this.gpu.limits;
     this.caps = { f16: opened.features.f16, subgroups: opened.features.subgroups, maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize, maxStorageBuffers: l.maxStorageBuffersPerShaderStage };
-    this.maxBinding = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    this.maxTensorBytes = l.maxBufferSize;
     this.offsetAlign = l.minStorageBufferOffsetAlignment;
-    this.pool = new BufferPool(this.gpu, STORAGE_USAGE);
-    this.readPool = new BufferPool(this.gpu, READBACK_USAGE);
+    this.bindingLimit = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    this.windowBytes = this.windowSize(this.bindingLimit);
+    this.pool = new BufferPool(this.gpu, STORAGE_USAGE, l.maxBufferSize);
+    this.readPool = new BufferPool(this.gpu, READBACK_USAGE, l.maxBufferSize);
     this.arenaBuffer = this.gpu.createBuffer({ size: ARENA_BYTES, usage: 0x80 | 0x8 });
     this.gpu.addEventListener('uncapturederror', (event) => {
       const message = (event as GPUUncapturedErrorEvent).error.message;
@@ -114,8 +125,8 @@ export class WebGPUBackend implements Backend {
 
   alloc(dtype: DType, length: number): Storage {
     const bytes = Math.max(4, Math.ceil((length * gpuItemSize(dtype)) / 4) * 4);
-    if (bytes > this.maxBinding) {
-      throw new Error(`webgpu: a ${dtype} tensor of ${length} elements (${bytes} bytes) exceeds this device's largest storage binding of ${this.maxBinding} bytes`);
+    if (bytes > this.maxTensorBytes) {
+      throw new Error(`webgpu: a ${dtype} tensor of ${length} elements (${bytes} bytes) exceeds this device's largest buffer of ${this.maxTensorBytes} bytes`);
     }
     this.trigger.check(bytes);
     const buffer = this.pool.acquire(bytes);
@@ -327,7 +338,20 @@ export class WebGPUBackend implements Backend {
   }
 
   private dispatch(name: string, d: GpuDispatch, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): void {
-    const entry = this.pipelineFor(name, d);
+    const buffers = d.bindings.map((b: GpuBindingRef): GPUBuffer => {
+      if ('input' in b) return (inputs[b.input]!.storage as GpuStorage).buffer;
+      if ('output' in b) return outs[b.output]!.buffer;
+      if ('scratch' in b) return scratch[b.scratch]!.buffer;
+      if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
+      return this.errorBuffer;
+    });
+    let split: Map<number, number> | null = null;
+    for (let b = 0; b < buffers.length; b++) {
+      const size = buffers[b]!.size;
+      // the error buffer (16 KiB) is always bound whole: only a test's tiny limit could reach it
+      if (size > this.bindingLimit && buffers[b] !== this.errorBuffer) (split ??= new Map()).set(b, Math.ceil(size / this.windowBytes));
+    }
+    const entry = split === null ? this.pipelineFor(name, d) : this.windowedPipelineFor(name, d, split);
     const words = Math.max(1, d.params.length);
     let at = Math.ceil(this.arenaUsed / (this.offsetAlign / 4)) * (this.offsetAlign / 4);
     if ((at + words) * 4 > ARENA_BYTES) {
@@ -336,13 +360,6 @@ export class WebGPUBackend implements Backend {
     }
     for (let k = 0; k < d.params.length; k++) this.arena[at + k] = d.params[k]! >>> 0;
     this.arenaUsed = at + words;
-    const buffers = d.bindings.map((b: GpuBindingRef): GPUBuffer => {
-      if ('input' in b) return (inputs[b.input]!.storage as GpuStorage).buffer;
-      if ('output' in b) return outs[b.output]!.buffer;
-      if ('scratch' in b) return scratch[b.scratch]!.buffer;
-      if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
-      return this.errorBuffer;
-    });
     let key = `${entry.id}:${words}`;
     for (const buffer of buffers) {
       let id = this.pool.idOf(buffer);
@@ -356,13 +373,17 @@ export class WebGPUBackend implements Backend {
     if (bindGroup === undefined) {
       if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
       this.work.bindGroups++;
-      bindGroup = this.gpu.createBindGroup({
-        layout: entry.layout,
-        entries: [
-          ...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-          { binding: buffers.length, resource: { buffer: this.arenaBuffer, offset: 0, size: words * 4 } },
-        ],
-      });
+      const windows = entry.windows;
+      const entries: GPUBindGroupEntry[] = windows === undefined
+        ? buffers.map((buffer, binding) => ({ binding, resource: { buffer } }))
+        : windows.map((w, binding) => {
+          const buffer = buffers[w.binding]!;
+          if (w.windows === 1) return { binding, resource: { buffer } };
+          const offset = w.window * this.windowBytes;
+          return { binding, resource: { buffer, offset, size: Math.min(this.windowBytes, buffer.size - offset) } };
+        });
+      entries.push({ binding: entries.length, resource: { buffer: this.arenaBuffer, offset: 0, size: words * 4 } });
+      bindGroup = this.gpu.createBindGroup({ layout: entry.layout, entries });
       this.bindGroups.set(key, bindGroup);
     }
     const [x, y, z] = this.grid(d.workgroups);
@@ -373,7 +394,67 @@ export class WebGPUBackend implements Backend {
     pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(x, y, z);
     this.work.dispatches++;
+    if (split !== null) this.work.windowedDispatches++;
     if (++this.pending >= FLUSH_EVERY) this.flush();
+  }
+
+  /**
+   * The pipeline of a dispatch that binds buffers larger than one binding: its WGSL rewritten to
+   * reach them through windows (windows.ts), keyed by the whole source, the binding kinds and the
+   * window counts (only such dispatches pay for hashing the source).
+   */
+  private windowedPipelineFor(name: string, d: GpuDispatch, split: ReadonlyMap<number, number>): PipelineEntry {
+    let kinds = 0;
+    for (let b = 0; b < d.bindings.length; b++) if (!('input' in d.bindings[b]!)) kinds |= 1 << b;
+    const key = `${kinds}|${this.windowBytes}|${[...split].map(([b, n]) => `${b}x${n}`).join()}|${d.code}`;
+    const cached = this.windowedPipelines.get(key);
+    if (cached !== undefined) return cached;
+    const total = d.bindings.length + [...split.values()].reduce((a, n) => a + n - 1, 0) + 1;
+    if (total > this.caps.maxStorageBuffers) {
+      const sizes = [...split.keys()].map((b) => `binding ${b}: ${split.get(b)!} windows`).join(', ');
+      throw new Error(`${name}: its tensors larger than one storage binding (${this.bindingLimit} bytes) are bound in windows (${sizes}), which takes ${total} storage buffers; this device binds at most ${this.caps.maxStorageBuffers} per dispatch (use smaller tensors: a lower batch size or block size)`);
+    }
+    const rewritten = windowedSource(d.code, split, this.windowBytes);
+    const layout = this.gpu.createBindGroupLayout({
+      entries: [
+        ...rewritten.layout.map((w, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: ('input' in d.bindings[w.binding]! ? 'read-only-storage' : 'storage') as GPUBufferBindingType } })),
+        { binding: rewritten.layout.length, visibility: 4, buffer: { type: 'read-only-storage' as GPUBufferBindingType, hasDynamicOffset: true } },
+      ],
+    });
+    const module = this.gpu.createShaderModule({ code: rewritten.code, label: `${name} (windows)` });
+    const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label: `${name} (windows)` });
+    const entry: PipelineEntry = { pipeline, layout, id: this.pipelineCount++, code: rewritten.code, kinds, bindings: rewritten.layout.length, windows: rewritten.layout };
+    this.windowedPipelines.set(key, entry);
+    this.work.pipelines++;
+    return entry;
+  }
+
+  /** The window size for a binding limit: rounded down to the offset alignment (and 16, every element size). */
+  private windowSize(limit: number): number {
+    const align = Math.max(16, this.offsetAlign);
+    return Math.floor(limit / align) * align;
+  }
+
+  /**
+   * Bind buffers larger than `bytes` in windows of about that size; without an argument, only those
+   * larger than the device's own limit. Tests use a small limit to run kernels through windows at
+   * sizes they can afford.
+   */
+  setBindingLimit(bytes?: number): void {
+    const device = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+    const limit = bytes ?? device;
+    if (!(limit >= Math.max(16, this.offsetAlign)) || limit > device) {
+      throw new Error(`webgpu: a binding limit of ${bytes} bytes is outside ${Math.max(16, this.offsetAlign)}…${device}`);
+    }
+    this.bindingLimit = limit;
+    this.windowBytes = this.windowSize(limit);
+    this.bindGroups.clear();
+  }
+
+  /** How many storage bindings a tensor's buffer takes in a dispatch (more than one when bound in windows). */
+  bindingsOf(storage: Storage): number {
+    const size = (storage as GpuStorage).buffer.size;
+    return size > this.bindingLimit ? Math.ceil(size / this.windowBytes) : 1;
   }
 
   /**

@@ -50,6 +50,8 @@ export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDev
     maxBufferSize: l.maxBufferSize,
     maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    // finer offsets pack the params arena tighter and let windows of big buffers be sized freely
+    minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
     maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
     maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,

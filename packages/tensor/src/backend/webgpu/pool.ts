@@ -18,7 +18,8 @@ export class BufferPool {
   private pooled = 0;
   private created = 0;
 
-  constructor(private readonly device: GPUDevice, private readonly usage: number) {}
+  /** `maxSize`: the device's largest buffer (a size class never rounds past it). */
+  constructor(private readonly device: GPUDevice, private readonly usage: number, private readonly maxSize = Infinity) {}
 
   /** Round up to a size class: 256 B multiples below 64 KiB, then steps of 1/8 of a power of two. */
   static sizeClass(bytes: number): number {
@@ -29,7 +30,8 @@ export class BufferPool {
   }
 
   acquire(bytes: number): GPUBuffer {
-    const size = BufferPool.sizeClass(bytes);
+    const rounded = BufferPool.sizeClass(bytes);
+    const size = rounded <= this.maxSize ? rounded : Math.ceil(bytes / 4) * 4;
     const bucket = this.free.get(size);
     const reused = bucket?.pop();
     this.live += size;
