@@ -47,6 +47,8 @@ export interface StepFigures {
   dispatches: number;
   submits: number;
   bindGroups: number;
+  /** Dispatches that bound a tensor larger than one storage binding in windows. */
+  windowed: number;
   'host µs/dispatch': number;
   'peak MiB': number;
   'params+state MiB': number;
@@ -102,12 +104,13 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
       dispatches: per(c.dispatches),
       submits: per(c.submits),
       bindGroups: per(c.bindGroups),
+      windowed: per(c.windowedDispatches),
       'host µs/dispatch': c.dispatches > 0 ? +((c.hostMs * 1000) / c.dispatches).toFixed(1) : 0,
       'peak MiB': +(peak / 2 ** 20).toFixed(1),
       'params+state MiB': +(paramsAndState / 2 ** 20).toFixed(1),
     };
   } catch (e) {
-    return { ...base, params: model?.numParameters() ?? 0, 'ms/step': NaN, kernels: 0, dispatches: 0, submits: 0, bindGroups: 0, 'host µs/dispatch': 0, 'peak MiB': 0, 'params+state MiB': 0, error: (e as Error).message.split('\n')[0]! };
+    return { ...base, params: model?.numParameters() ?? 0, 'ms/step': NaN, kernels: 0, dispatches: 0, submits: 0, bindGroups: 0, windowed: 0, 'host µs/dispatch': 0, 'peak MiB': 0, 'params+state MiB': 0, error: (e as Error).message.split('\n')[0]! };
   } finally {
     optimizer?.dispose();
     model?.dispose();
