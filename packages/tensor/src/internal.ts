@@ -30,3 +30,4 @@ export { noticeOnce, setting } from './env/env.ts';
 export { collectGarbage, setGarbageBackstop } from './backend/collector.ts';
 export { storageBytes } from './memory.ts';
 export { windowedSource } from './backend/webgpu/windows.ts';
+export { GpuPacing } from './backend/webgpu/pacing.ts';

@@ -8,6 +8,7 @@ import { elementwise, gpuItemSize } from './codegen.ts';
 import { fromHalfBits, toHalfBits } from './half.ts';
 import type { OpenedDevice } from './device.ts';
 import { windowedSource, type WindowedBinding } from './windows.ts';
+import { GpuPacing } from './pacing.ts';
 
 /** A registered check of a validating kernel: its slot and how to word a failure. */
 interface PendingCheck {
@@ -32,7 +33,6 @@ const READBACK_USAGE = 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */;
 const ARENA_BYTES = 1 << 20;
 /** Checks that can be in flight between two reads; later ones share the last slot. */
 const ERROR_SLOTS = 1024;
-const FLUSH_EVERY = 256;
 interface PipelineEntry {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
@@ -100,10 +100,12 @@ export class WebGPUBackend implements Backend {
   private errorBuffer: GPUBuffer | null = null;
   private checks: PendingCheck[] = [];
   private readonly trigger = new CollectionTrigger('gpu', () => this.liveBytes());
+  private readonly pacing: GpuPacing;
   private work = emptyCounters();
 
   constructor(opened: OpenedDevice) {
     this.gpu = opened.device;
+    this.pacing = new GpuPacing(opened.spinsWhileWaiting);
     this.info = opened.adapterInfo;
     this.software = opened.software;
     const l = this.gpu.limits;
@@ -235,8 +237,10 @@ export class WebGPUBackend implements Backend {
     if (temp !== null) this.free(temp);
     const checks = this.encodeCheckReadback();
     this.flush();
+    const pollStart = await this.pacing.beforeWait();
     try {
       await staging.mapAsync(0x1 /* READ */, 0, bytes);
+      this.pacing.settled(pollStart, performance.now());
     } catch (e) {
       this.readPool.release(staging);
       throw new Error(`webgpu: readback failed: ${(e as Error).message}${this.firstError ? ` (earlier GPU error: ${this.firstError})` : ''}`);
@@ -395,7 +399,7 @@ export class WebGPUBackend implements Backend {
     pass.dispatchWorkgroups(x, y, z);
     this.work.dispatches++;
     if (split !== null) this.work.windowedDispatches++;
-    if (++this.pending >= FLUSH_EVERY) this.flush();
+    if (this.pacing.encoded(x * y * z, ++this.pending)) this.flush();
   }
 
   /**
@@ -523,6 +527,7 @@ export class WebGPUBackend implements Backend {
     this.endPass();
     if (this.arenaUsed > 0) this.gpu.queue.writeBuffer(this.arenaBuffer, 0, this.arena.buffer, 0, this.arenaUsed * 4);
     this.gpu.queue.submit([this.encoder.finish()]);
+    this.pacing.submitted(performance.now());
     this.work.submits++;
     this.encoder = null;
     this.pending = 0;
@@ -531,8 +536,12 @@ export class WebGPUBackend implements Backend {
   }
 
   async sync(): Promise<void> {
-    await this.verifyChecks();
+    const checks = this.encodeCheckReadback();
+    this.flush();
+    const pollStart = await this.pacing.beforeWait();
+    await this.throwIfChecksFailed(checks);
     await this.gpu.queue.onSubmittedWorkDone();
+    this.pacing.settled(pollStart, performance.now());
     this.throwIfFailed();
   }
 

@@ -15,6 +15,8 @@ export interface OpenedDevice {
   adapterInfo: { vendor: string; architecture: string; device: string; description: string };
   /** Mesa's lavapipe and other CPU rasterisers: a real device, but slower than our CPU backend. */
   software: boolean;
+  /** Whether waiting on a promise keeps the host thread polling (Dawn in Node: see pacing.ts). */
+  spinsWhileWaiting: boolean;
   features: { f16: boolean; subgroups: boolean; timestamps: boolean };
 }
 
@@ -66,6 +68,7 @@ export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDev
     device,
     adapterInfo,
     software,
+    spinsWhileWaiting: host.name === 'node',
     features: { f16: device.features.has('shader-f16'), subgroups: device.features.has('subgroups'), timestamps: device.features.has('timestamp-query') },
   };
 }

@@ -1,0 +1,108 @@
+/**
+ * Waiting for the GPU without spinning, and submitting early enough to keep it busy.
+ *
+ * Dawn's Node binding resolves a pending promise (mapAsync, onSubmittedWorkDone) by calling
+ * ProcessEvents from `setImmediate` over and over, allocating a function each time, until the work
+ * is done. A long wait therefore keeps a core busy and fills the heap: on lavapipe, whose
+ * rasteriser threads share the cores, a shakespeare-char step took 1,585 ms with the spin and 992 ms
+ * without it, and the collections the garbage set off landed in the next step's encoding.
+ *
+ * So before a wait the backend sleeps through most of the time the submitted work took the last
+ * time the same work was waited for, and only then creates the promise. "The same work" is the
+ * same number of dispatches and workgroups since the GPU was last idle: a training loop, an
+ * evaluation loop or a benchmark repeats exactly that between its syncs. Work never seen before is
+ * polled from the start, as Dawn would, so a read's latency never rests on a guess about other
+ * work. A wait that found the work already done after its sleep shortens the next sleep; waits of
+ * a couple of milliseconds never sleep. Browsers resolve promises from their own event loop, so
+ * there the backend never sleeps.
+ *
+ * Submission: after a wait the GPU is idle, so the first batch is submitted after a few dispatches
+ * and the batches then double, letting the GPU start while the host still encodes the step.
+ */
+export class GpuPacing {
+  /** Dispatches and workgroups encoded since the last submit. */
+  private encodedDispatches = 0;
+  private encodedUnits = 0;
+  /** Dispatches and workgroups submitted and not yet known to be done, and when the GPU started on them. */
+  private inFlightDispatches = 0;
+  private inFlightUnits = 0;
+  private busySince = 0;
+  /** Milliseconds the GPU took, by the work's signature (see `signature`). */
+  private readonly took = new Map<string, number>();
+  /** Dispatches encoded before the next submit. */
+  private batch = FIRST_BATCH;
+  /** Whether the last wait slept first. */
+  private slept = false;
+
+  constructor(private readonly sleeps: boolean) {}
+
+  /** A dispatch of `workgroups` was encoded; true when it is time to submit. */
+  encoded(workgroups: number, pending: number): boolean {
+    this.encodedDispatches++;
+    this.encodedUnits += workgroups;
+    return pending >= this.batch;
+  }
+
+  /** What was encoded was submitted. */
+  submitted(now: number): void {
+    if (this.encodedDispatches === 0) return;
+    if (this.inFlightDispatches === 0) this.busySince = now;
+    this.inFlightDispatches += this.encodedDispatches;
+    this.inFlightUnits += this.encodedUnits;
+    this.encodedDispatches = 0;
+    this.encodedUnits = 0;
+    this.batch = Math.min(MAX_BATCH, this.batch * 2);
+  }
+
+  private signature(): string {
+    return `${this.inFlightDispatches}:${this.inFlightUnits}`;
+  }
+
+  /** Sleep through most of the time the same work took before (nothing in a browser). Returns when the poll starts. */
+  async beforeWait(): Promise<number> {
+    const now = performance.now();
+    this.slept = false;
+    if (!this.sleeps || this.inFlightDispatches === 0) return now;
+    const took = this.took.get(this.signature());
+    if (took === undefined) return now;
+    const sleep = SLEEP_SHARE * (this.busySince + took - now);
+    if (sleep < MIN_SLEEP_MS) return now;
+    await new Promise((resolve) => setTimeout(resolve, sleep));
+    this.slept = true;
+    return performance.now();
+  }
+
+  /**
+   * Everything submitted is done: `pollStart` is when the wait's promise was created, `now` when it
+   * resolved. Remember how long the work took and start the next round of submissions small.
+   */
+  settled(pollStart: number, now: number): void {
+    if (this.inFlightDispatches > 0) {
+      const key = this.signature();
+      if (now - pollStart >= DONE_AT_ONCE_MS) {
+        if (this.took.size >= MAX_SIGNATURES) this.took.clear();
+        this.took.set(key, now - this.busySince);
+      } else if (this.slept) {
+        // done before the promise existed: the sleep was at least long enough
+        this.took.set(key, this.took.get(key)! * SHRINK);
+      }
+      // done at once without a sleep: the time since the submit says nothing about the GPU
+    }
+    this.inFlightDispatches = 0;
+    this.inFlightUnits = 0;
+    this.batch = FIRST_BATCH;
+  }
+}
+
+/** Dispatches in the first submit after the GPU went idle, and the cap the batches double to. */
+const FIRST_BATCH = 32;
+const MAX_BATCH = 256;
+/** The share of the expected remaining time slept before polling. */
+const SLEEP_SHARE = 0.95;
+/** Expected waits shorter than this are polled from the start (timers are coarser than this). */
+const MIN_SLEEP_MS = 2;
+/** A wait that resolved faster than this found the work done already. */
+const DONE_AT_ONCE_MS = 0.5;
+const SHRINK = 0.8;
+/** Signatures remembered before the memory starts over. */
+const MAX_SIGNATURES = 256;
