@@ -152,7 +152,7 @@ describe.skipIf(!hasBackend('gpu'))('a GPT trained with its embedding, logits an
         adamUpdateMany_(params.map((p, i) => ({ param: p, grad: p.grad!, expAvg: state[i]!.m, expAvgSq: state[i]!.v, hyper: { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, decoupled: true, step } })));
       }
       if (device === 'gpu') expect(getBackend('gpu').counters().windowedDispatches - before).toBeGreaterThan(10);
-      runs.push({ losses, wte: await values(model.transformer.wte.weight) });
+      runs.push({ losses, wte: await values(model.transformer.wte.weight as Tensor) });
       model.dispose();
     }
     const [cpu, gpu] = runs as [typeof runs[0], typeof runs[0]];
