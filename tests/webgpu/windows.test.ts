@@ -138,7 +138,7 @@ async function values(t: Tensor): Promise<number[]> {
 }
 
 describe.skipIf(!hasBackend('gpu'))('a GPT trained with its embedding, logits and their gradients bound in windows', () => {
-  withBindingLimit(12288);
+  withBindingLimit(8192);
   it('three AdamW steps with clipping give the CPU\'s losses and weights (multi-tensor optimizer groups count windows)', async () => {
     const config = { vocabSize: 97, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0, bias: true };
     const runs: { losses: number[]; wte: number[] }[] = [];

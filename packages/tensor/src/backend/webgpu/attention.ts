@@ -55,6 +55,26 @@ function tileFor(caps: GpuCaps, floatsPerRow: number, extraPerRow: number): numb
   return t;
 }
 
+/**
+ * The bindings of q, k and v and the arrays a kernel reads them from: when all three are views of
+ * one buffer (heads split from a packed (B, T, 3C) projection) it is bound once, as `q`, which
+ * saves two bindings (and, for a buffer bound in windows, two sets of windows).
+ */
+interface QkvBinding {
+  shared: boolean;
+  k: string;
+  v: string;
+  decls: { name: string; dtype: DType }[];
+  bindings: { input: number }[];
+}
+
+function qkvBinding(q: View, k: View, v: View, dtype: DType): QkvBinding {
+  const shared = q.storage === k.storage && k.storage === v.storage;
+  return shared
+    ? { shared, k: 'q', v: 'q', decls: [{ name: 'q', dtype }], bindings: [{ input: 0 }] }
+    : { shared, k: 'k', v: 'v', decls: [{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }], bindings: [{ input: 0 }, { input: 1 }, { input: 2 }] };
+}
+
 /** Entry of every attention kernel: head (b, h) from the workgroup's y, the shape from the params. */
 const HEAD_MAIN = /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
   let bh = wid.y;
@@ -74,7 +94,7 @@ const QUERY_ROW_MAIN = /* wgsl */ `${HEAD_MAIN}
  * Opens the loop over tiles of the keys this workgroup's rows see: loads K and V tiles into
  * ks/vs, then sets `n`, how many of the tile's keys row i sees (the caller closes the loop).
  */
-function keyTiles(dtype: DType): string {
+function keyTiles(dtype: DType, qkv: QkvBinding): string {
   return `  let lastRow = min(wid.x * ${ROWS}u + ${ROWS - 1}u, Tq - 1u);
   let kEnd = min(Tk, lastRow + off + 1u);
   let myEnd = select(0u, min(Tk, i + off + 1u), live);
@@ -82,7 +102,7 @@ function keyTiles(dtype: DType): string {
     for (var e = l; e < TILE * D; e += ${ROWS}u) {
       let j = j0 + e / D;
       let d = e % D;
-      if (j < Tk) { ks[e] = ${load(dtype, 'k[kAt(b, h, j, d)]')}; vs[e] = ${load(dtype, 'v[vAt(b, h, j, d)]')}; }
+      if (j < Tk) { ks[e] = ${load(dtype, `${qkv.k}[kAt(b, h, j, d)]`)}; vs[e] = ${load(dtype, `${qkv.v}[vAt(b, h, j, d)]`)}; }
     }
     workgroupBarrier();
     let n = min(TILE, myEnd - min(myEnd, j0));`;
@@ -98,7 +118,8 @@ fn keepDrop(bh: u32, i: u32, j: u32) -> bool {
 export function attentionForward(ctx: GpuKernelContext, [q, k, v]: readonly View[], dtype: DType, s: AttentionShape): void {
   const D = s.D;
   const TILE = tileFor(ctx.caps, 2 * D, 0);
-  const code = cachedSource(`attention:${dtype}:${D}:${TILE}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'o', dtype, write: true }, { name: 'lse', dtype: 'float32', write: true }])}
+  const qkv = qkvBinding(q!, k!, v!, dtype);
+  const code = cachedSource(`attention:${dtype}:${D}:${TILE}:${qkv.shared}`, () => `${header([...qkv.decls, { name: 'o', dtype, write: true }, { name: 'lse', dtype: 'float32', write: true }])}
 ${indexFn('qAt', COMMON)}
 ${indexFn('kAt', COMMON + 5)}
 ${indexFn('vAt', COMMON + 10)}
@@ -116,7 +137,7 @@ ${QUERY_ROW_MAIN}
   }
   var m = -3.0e38;
   var total = 0.0;
-${keyTiles(dtype)}
+${keyTiles(dtype, qkv)}
     for (var t = 0u; t < n; t++) {
       var sc = 0.0;
       for (var d = 0u; d < D; d++) { sc += qr[d] * ks[t * D + d]; }
@@ -139,7 +160,7 @@ ${keyTiles(dtype)}
 }`);
   ctx.dispatch({
     code,
-    bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { output: 0 }, { output: 1 }],
+    bindings: [...qkv.bindings, { output: 0 }, { output: 1 }],
     params: [...commonParams(s), ...viewParams(q!), ...viewParams(k!), ...viewParams(v!)],
     workgroups: [Math.ceil(s.Tq / ROWS), s.B * s.H],
   });
@@ -176,10 +197,11 @@ ${DROP}
 const D: u32 = ${D}u;`;
   const oAt = COMMON + 20;
   const deltas = ctx.scratch(s.B * s.H * s.Tq * 4);
+  const qkv = qkvBinding(q!, k!, v!, dtype);
 
   // 1. Dᵢ = dOᵢ·Oᵢ and dQ, one thread per query row
   const tq = tileFor(ctx.caps, 2 * D, 0);
-  const dqCode = cachedSource(`attention.dq:${dtype}:${D}:${tq}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'o', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'dq', dtype, write: true }, { name: 'delta', dtype: 'float32', write: true }])}
+  const dqCode = cachedSource(`attention.dq:${dtype}:${D}:${tq}:${qkv.shared}`, () => `${header([...qkv.decls, { name: 'o', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'dq', dtype, write: true }, { name: 'delta', dtype: 'float32', write: true }])}
 ${idx}
 const TILE: u32 = ${tq}u;
 var<workgroup> ks: array<f32, ${tq * D}>;
@@ -202,7 +224,7 @@ ${QUERY_ROW_MAIN}
     li = lse[P[${oAt + 1}u] + bh * Tq + i];
     delta[bh * Tq + i] = di;
   }
-${keyTiles(dtype)}
+${keyTiles(dtype, qkv)}
     for (var t = 0u; t < n; t++) {
       var sc = 0.0;
       var dp = 0.0;
@@ -221,14 +243,14 @@ ${keyTiles(dtype)}
 }`);
   ctx.dispatch({
     code: dqCode,
-    bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { input: 4 }, { input: 5 }, { output: 0 }, { scratch: deltas }],
+    bindings: [...qkv.bindings, { input: 3 }, { input: 4 }, { input: 5 }, { output: 0 }, { scratch: deltas }],
     params,
     workgroups: [Math.ceil(s.Tq / ROWS), s.B * s.H],
   });
 
   // 2. dK and dV, one thread per key row; queries, their gradients, lse and D stream through tiles
   const tk = tileFor(ctx.caps, 2 * D, 2);
-  const dkvCode = cachedSource(`attention.dkv:${dtype}:${D}:${tk}`, () => `${header([{ name: 'q', dtype }, { name: 'k', dtype }, { name: 'v', dtype }, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'delta', dtype: 'float32', write: true }, { name: 'dkv', dtype, write: true }])}
+  const dkvCode = cachedSource(`attention.dkv:${dtype}:${D}:${tk}:${qkv.shared}`, () => `${header([...qkv.decls, { name: 'lse', dtype: 'float32' }, { name: 'g', dtype }, { name: 'delta', dtype: 'float32', write: true }, { name: 'dkv', dtype, write: true }])}
 ${idx}
 const TILE: u32 = ${tk}u;
 var<workgroup> qs: array<f32, ${tk * D}>;
@@ -245,8 +267,8 @@ ${HEAD_MAIN}
   var dva: array<f32, ${D}>;
   if (live) {
     for (var d = 0u; d < D; d++) {
-      kr[d] = ${load(dtype, 'k[kAt(b, h, j, d)]')};
-      vr[d] = ${load(dtype, 'v[vAt(b, h, j, d)]')};
+      kr[d] = ${load(dtype, `${qkv.k}[kAt(b, h, j, d)]`)};
+      vr[d] = ${load(dtype, `${qkv.v}[vAt(b, h, j, d)]`)};
       dka[d] = 0.0;
       dva[d] = 0.0;
     }
@@ -295,7 +317,7 @@ ${HEAD_MAIN}
 }`);
   ctx.dispatch({
     code: dkvCode,
-    bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 4 }, { input: 5 }, { scratch: deltas }, { output: out.packed ? 0 : 1 }],
+    bindings: [...qkv.bindings, { input: 4 }, { input: 5 }, { scratch: deltas }, { output: out.packed ? 0 : 1 }],
     params,
     workgroups: [Math.ceil(s.Tk / ROWS), s.B * s.H],
   });
