@@ -12,8 +12,9 @@
  * same number of dispatches and workgroups since the GPU was last idle: a training loop, an
  * evaluation loop or a benchmark repeats exactly that between its syncs. Work never seen before is
  * polled from the start, as Dawn would, so a read's latency never rests on a guess about other
- * work. A wait that found the work already done after its sleep shortens the next sleep; waits of
- * a couple of milliseconds never sleep. Browsers resolve promises from their own event loop, so
+ * work. The sleep ends 5% (at least 2 ms, a timer's lateness) before the work should; a wait that
+ * found the work already done after it shortens the next sleep; sleeps under 10 ms are not taken
+ * (a generated token's read keeps its latency). Browsers resolve promises from their own event loop, so
  * there the backend never sleeps.
  *
  * Submission: after a wait the GPU is idle, so the first batch is submitted after a few dispatches
@@ -65,7 +66,8 @@ export class GpuPacing {
     if (!this.sleeps || this.inFlightDispatches === 0) return now;
     const took = this.took.get(this.signature());
     if (took === undefined) return now;
-    const sleep = SLEEP_SHARE * (this.busySince + took - now);
+    // wake a margin early: 5% of the work, and never less than a timer's lateness
+    const sleep = this.busySince + took - now - Math.max((1 - SLEEP_SHARE) * took, TIMER_SLACK_MS);
     if (sleep < MIN_SLEEP_MS) return now;
     await new Promise((resolve) => setTimeout(resolve, sleep));
     this.slept = true;
@@ -99,8 +101,13 @@ const FIRST_BATCH = 32;
 const MAX_BATCH = 256;
 /** The share of the expected remaining time slept before polling. */
 const SLEEP_SHARE = 0.95;
-/** Expected waits shorter than this are polled from the start (timers are coarser than this). */
-const MIN_SLEEP_MS = 2;
+/**
+ * Sleeps shorter than this are not taken: a short wait spins little, and a timer firing a
+ * millisecond late would cost a generated token's read more than the spin does.
+ */
+const MIN_SLEEP_MS = 10;
+/** How late a timer may fire: the sleep ends at least this long before the work should. */
+const TIMER_SLACK_MS = 2;
 /** A wait that resolved faster than this found the work done already. */
 const DONE_AT_ONCE_MS = 0.5;
 const SHRINK = 0.8;
