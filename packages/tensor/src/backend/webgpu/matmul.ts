@@ -127,6 +127,17 @@ function bigTileCode(o: BigTileLayout): string {
   return cachedSource(`matmul.big:${o.aTransposed}:${o.bTransposed}:${o.bias}:${o.extra}`, () => bigTileSource(o));
 }
 
+/**
+ * WGSL setting `v` to the 4 consecutive elements from `inner` of line `outer` (which starts at
+ * `lineStart`) of matrix `m`: one vec4 load from `m`4 when all four are inside, else one at a time,
+ * zeros past `innerEnd` or for a line past `outerEnd`.
+ */
+function fetchRun(m: 'A' | 'B', outer: string, outerEnd: string, lineStart: string, inner: string, innerEnd: string): string {
+  return `      var v = vec4<f32>(0.0);
+      if (${outer} < ${outerEnd} && ${inner} + 3u < ${innerEnd}) { v = ${m}4[(${lineStart} + ${inner}) / 4u]; }
+      else if (${outer} < ${outerEnd}) { for (var q = 0u; q < 4u; q++) { if (${inner} + q < ${innerEnd}) { v[q] = ${m}[${lineStart} + ${inner} + q]; } } }`;
+}
+
 function bigTileSource({ aTransposed, bTransposed, bias, extra }: BigTileLayout): string {
   const rowSums = extra === 'rowSums';
   // the row sums: one thread per 8 rows (tx == 0) in the first column of tiles
@@ -140,18 +151,14 @@ function bigTileSource({ aTransposed, bTransposed, bias, extra }: BigTileLayout)
       // stored A^T: row k holds the M values contiguously; one vec4 of 4 consecutive m per thread
       let kk = l / 32u; let mm = (l % 32u) * 4u;
       let gk = k0 + kk; let gm = row0 + mm;
-      var v = vec4<f32>(0.0);
-      if (gk < K && gm + 3u < M) { v = A4[(aOff + gk * aCs + gm) / 4u]; }
-      else if (gk < K) { for (var q = 0u; q < 4u; q++) { if (gm + q < M) { v[q] = A[aOff + gk * aCs + gm + q]; } } }
+${fetchRun('A', 'gk', 'K', 'aOff + gk * aCs', 'gm', 'M')}
       As[kk * 128u + mm] = v.x; As[kk * 128u + mm + 1u] = v.y; As[kk * 128u + mm + 2u] = v.z; As[kk * 128u + mm + 3u] = v.w;
     }`
     : `    {
       // one vec4 of 4 consecutive k of one row per thread, stored k-major
       let mm = l / 2u; let kk = (l % 2u) * 4u;
       let gm = row0 + mm; let gk = k0 + kk;
-      var v = vec4<f32>(0.0);
-      if (gm < M && gk + 3u < K) { v = A4[(aOff + gm * aRs + gk) / 4u]; }
-      else if (gm < M) { for (var q = 0u; q < 4u; q++) { if (gk + q < K) { v[q] = A[aOff + gm * aRs + gk + q]; } } }
+${fetchRun('A', 'gm', 'M', 'aOff + gm * aRs', 'gk', 'K')}
       As[kk * 128u + mm] = v.x; As[(kk + 1u) * 128u + mm] = v.y; As[(kk + 2u) * 128u + mm] = v.z; As[(kk + 3u) * 128u + mm] = v.w;
     }`;
   const loadB = bTransposed
@@ -159,18 +166,14 @@ function bigTileSource({ aTransposed, bTransposed, bias, extra }: BigTileLayout)
       // stored B^T (row n holds K values): one vec4 of 4 consecutive k of one n per thread
       let nn = l / 2u; let kk = (l % 2u) * 4u;
       let gn = col0 + nn; let gk = k0 + kk;
-      var v = vec4<f32>(0.0);
-      if (gn < N && gk + 3u < K) { v = B4[(bOff + gn * bCs + gk) / 4u]; }
-      else if (gn < N) { for (var q = 0u; q < 4u; q++) { if (gk + q < K) { v[q] = B[bOff + gn * bCs + gk + q]; } } }
+${fetchRun('B', 'gn', 'N', 'bOff + gn * bCs', 'gk', 'K')}
       for (var q = 0u; q < 4u; q++) { Bs[(kk + q) * 32u + nn / 4u][nn % 4u] = v[q]; }
     }`
     : `    {
       // B: row kk of the tile is 128 consecutive n = 32 vec4; one vec4 per thread
       let kk = l / 32u; let nn = (l % 32u) * 4u;
       let gk = k0 + kk; let gn = col0 + nn;
-      var v = vec4<f32>(0.0);
-      if (gk < K && gn + 3u < N) { v = B4[(bOff + gk * bRs + gn) / 4u]; }
-      else if (gk < K) { for (var q = 0u; q < 4u; q++) { if (gn + q < N) { v[q] = B[bOff + gk * bRs + gn + q]; } } }
+${fetchRun('B', 'gk', 'K', 'bOff + gk * bRs', 'gn', 'N')}
       Bs[kk * 32u + nn / 4u] = v;
     }`;
   const f32: DType = 'float32';
