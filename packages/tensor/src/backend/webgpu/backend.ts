@@ -112,7 +112,7 @@ export class WebGPUBackend implements Backend {
     this.caps = { f16: opened.features.f16, subgroups: opened.features.subgroups, maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize, maxStorageBuffers: l.maxStorageBuffersPerShaderStage };
     this.maxTensorBytes = l.maxBufferSize;
     this.offsetAlign = l.minStorageBufferOffsetAlignment;
-    this.bindingLimit = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    this.bindingLimit = this.deviceBindingLimit();
     this.windowBytes = this.windowSize(this.bindingLimit);
     this.pool = new BufferPool(this.gpu, STORAGE_USAGE, l.maxBufferSize);
     this.readPool = new BufferPool(this.gpu, READBACK_USAGE, l.maxBufferSize);
@@ -351,9 +351,8 @@ export class WebGPUBackend implements Backend {
     });
     let split: Map<number, number> | null = null;
     for (let b = 0; b < buffers.length; b++) {
-      const size = buffers[b]!.size;
-      // the error buffer (16 KiB) is always bound whole: only a test's tiny limit could reach it
-      if (size > this.bindingLimit && buffers[b] !== this.errorBuffer) (split ??= new Map()).set(b, Math.ceil(size / this.windowBytes));
+      const windows = this.windowsOf(buffers[b]!);
+      if (windows > 1) (split ??= new Map()).set(b, windows);
     }
     const entry = split === null ? this.pipelineFor(name, d) : this.windowedPipelineFor(name, d, split);
     const words = Math.max(1, d.params.length);
@@ -408,8 +407,7 @@ export class WebGPUBackend implements Backend {
    * window counts (only such dispatches pay for hashing the source).
    */
   private windowedPipelineFor(name: string, d: GpuDispatch, split: ReadonlyMap<number, number>): PipelineEntry {
-    let kinds = 0;
-    for (let b = 0; b < d.bindings.length; b++) if (!('input' in d.bindings[b]!)) kinds |= 1 << b;
+    const kinds = bindingKinds(d);
     const key = `${kinds}|${this.windowBytes}|${[...split].map(([b, n]) => `${b}x${n}`).join()}|${d.code}`;
     const cached = this.windowedPipelines.get(key);
     if (cached !== undefined) return cached;
@@ -419,18 +417,29 @@ export class WebGPUBackend implements Backend {
       throw new Error(`${name}: its tensors larger than one storage binding (${this.bindingLimit} bytes) are bound in windows (${sizes}), which takes ${total} storage buffers; this device binds at most ${this.caps.maxStorageBuffers} per dispatch (use smaller tensors: a lower batch size or block size)`);
     }
     const rewritten = windowedSource(d.code, split, this.windowBytes);
+    const entry = this.compile(`${name} (windows)`, rewritten.code, rewritten.layout.map((w) => 'input' in d.bindings[w.binding]!), kinds);
+    entry.windows = rewritten.layout;
+    this.windowedPipelines.set(key, entry);
+    return entry;
+  }
+
+  /** Compile `code` whose bindings are read-only where `readOnly` says, then the params buffer (dynamic offset). */
+  private compile(label: string, code: string, readOnly: readonly boolean[], kinds: number): PipelineEntry {
     const layout = this.gpu.createBindGroupLayout({
       entries: [
-        ...rewritten.layout.map((w, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: ('input' in d.bindings[w.binding]! ? 'read-only-storage' : 'storage') as GPUBufferBindingType } })),
-        { binding: rewritten.layout.length, visibility: 4, buffer: { type: 'read-only-storage' as GPUBufferBindingType, hasDynamicOffset: true } },
+        ...readOnly.map((ro, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: (ro ? 'read-only-storage' : 'storage') as GPUBufferBindingType } })),
+        { binding: readOnly.length, visibility: 4, buffer: { type: 'read-only-storage' as GPUBufferBindingType, hasDynamicOffset: true } },
       ],
     });
-    const module = this.gpu.createShaderModule({ code: rewritten.code, label: `${name} (windows)` });
-    const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label: `${name} (windows)` });
-    const entry: PipelineEntry = { pipeline, layout, id: this.pipelineCount++, code: rewritten.code, kinds, bindings: rewritten.layout.length, windows: rewritten.layout };
-    this.windowedPipelines.set(key, entry);
+    const module = this.gpu.createShaderModule({ code, label });
+    const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label });
     this.work.pipelines++;
-    return entry;
+    return { pipeline, layout, id: this.pipelineCount++, code, kinds, bindings: readOnly.length };
+  }
+
+  /** The largest binding the device takes. */
+  private deviceBindingLimit(): number {
+    return Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
   }
 
   /** The window size for a binding limit: rounded down to the offset alignment (and 16, every element size). */
@@ -445,7 +454,7 @@ export class WebGPUBackend implements Backend {
    * sizes they can afford.
    */
   setBindingLimit(bytes?: number): void {
-    const device = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+    const device = this.deviceBindingLimit();
     const limit = bytes ?? device;
     if (!(limit >= Math.max(16, this.offsetAlign)) || limit > device) {
       throw new Error(`webgpu: a binding limit of ${bytes} bytes is outside ${Math.max(16, this.offsetAlign)}…${device}`);
@@ -457,8 +466,12 @@ export class WebGPUBackend implements Backend {
 
   /** How many storage bindings a tensor's buffer takes in a dispatch (more than one when bound in windows). */
   bindingsOf(storage: Storage): number {
-    const size = (storage as GpuStorage).buffer.size;
-    return size > this.bindingLimit ? Math.ceil(size / this.windowBytes) : 1;
+    return this.windowsOf((storage as GpuStorage).buffer);
+  }
+
+  /** The windows a buffer is bound in: 1 up to the binding limit (always for the error buffer, 16 KiB, which only a test's tiny limit could pass). */
+  private windowsOf(buffer: GPUBuffer): number {
+    return buffer.size > this.bindingLimit && buffer !== this.errorBuffer ? Math.ceil(buffer.size / this.windowBytes) : 1;
   }
 
   /**
@@ -470,24 +483,14 @@ export class WebGPUBackend implements Backend {
   private pipelineFor(name: string, d: GpuDispatch): PipelineEntry {
     const code = d.code;
     const n = code.length;
-    let kinds = 0;
-    for (let b = 0; b < d.bindings.length; b++) if (!('input' in d.bindings[b]!)) kinds |= 1 << b;
+    const kinds = bindingKinds(d);
     let h = (n * 31 + kinds) | 0;
     for (let k = 0; k < 32; k++) h = (Math.imul(h, 16777619) ^ code.charCodeAt(Math.floor((k * n) / 32))) | 0;
     let bucket = this.pipelines.get(h);
     if (bucket === undefined) this.pipelines.set(h, (bucket = []));
     for (const e of bucket) if (e.kinds === kinds && e.bindings === d.bindings.length && e.code === code) return e;
-    const layout = this.gpu.createBindGroupLayout({
-      entries: [
-        ...d.bindings.map((b, binding) => ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: ('input' in b ? 'read-only-storage' : 'storage') as GPUBufferBindingType } })),
-        { binding: d.bindings.length, visibility: 4, buffer: { type: 'read-only-storage' as GPUBufferBindingType, hasDynamicOffset: true } },
-      ],
-    });
-    const module = this.gpu.createShaderModule({ code, label: name });
-    const pipeline = this.gpu.createComputePipeline({ layout: this.gpu.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' }, label: name });
-    const entry: PipelineEntry = { pipeline, layout, id: this.pipelineCount++, code, kinds, bindings: d.bindings.length };
+    const entry = this.compile(name, code, d.bindings.map((b) => 'input' in b), kinds);
     bucket.push(entry);
-    this.work.pipelines++;
     return entry;
   }
 
@@ -570,6 +573,13 @@ export class WebGPUBackend implements Backend {
     const name = i.description || i.device || [i.vendor, i.architecture].filter((x) => x !== '').join(' ');
     return `${name}${this.caps.f16 ? ', shader-f16' : ''}`;
   }
+}
+
+/** Bit b set when binding b of a dispatch is written (everything but inputs). */
+function bindingKinds(d: GpuDispatch): number {
+  let kinds = 0;
+  for (let b = 0; b < d.bindings.length; b++) if (!('input' in d.bindings[b]!)) kinds |= 1 << b;
+  return kinds;
 }
 
 /** Identity copy into a contiguous buffer (used by readback of strided views). */
