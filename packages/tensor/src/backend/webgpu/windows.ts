@@ -30,8 +30,6 @@ export interface WindowedSource {
 }
 
 interface Declaration {
-  start: number;
-  end: number;
   binding: number;
   access: string;
   name: string;
@@ -65,10 +63,8 @@ export function windowedSource(source: string, windows: ReadonlyMap<number, numb
   // comments may name a binding: drop them first
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
   if (windowBytes <= 0 || windowBytes % 16 !== 0) throw new Error(`webgpu windows: a window of ${windowBytes} bytes is not a positive multiple of 16`);
-  const decls: Declaration[] = [];
-  for (const m of code.matchAll(DECLARATION)) {
-    decls.push({ start: m.index, end: m.index + m[0].length, binding: Number(m[1]), access: m[2]!, name: m[3]!, elem: m[4]! });
-  }
+  // in source order; each is replaced by a marker while the body is rewritten, then by its new text
+  const decls: Declaration[] = [...code.matchAll(DECLARATION)].map((m) => ({ binding: Number(m[1]), access: m[2]!, name: m[3]!, elem: m[4]! }));
   const params = decls.find((d) => d.name === 'P');
   if (params === undefined) throw new Error('webgpu windows: the kernel declares no params binding P');
   const bound = decls.filter((d) => d !== params).sort((a, b) => a.binding - b.binding);
@@ -92,21 +88,11 @@ export function windowedSource(source: string, windows: ReadonlyMap<number, numb
   }
   declarationText.set(params, `@group(0) @binding(${layout.length}) var<storage, read> P: array<u32>;`);
 
-  // the body without declarations, rewritten; the declarations go back in their places
-  let out = '';
-  let at = 0;
-  const ordered = [...decls].sort((a, b) => a.start - b.start);
-  const pieces: string[] = [];
-  for (const d of ordered) {
-    pieces.push(code.slice(at, d.start));
-    at = d.end;
-  }
-  pieces.push(code.slice(at));
-  const marker = (k: number) => `\u0000${k}\u0000`;
-  out = pieces.map((p, k) => (k === 0 ? p : marker(k - 1) + p)).join('');
+  let k = 0;
+  const masked = code.replace(DECLARATION, () => `\u0000${k++}\u0000`);
   const used = new Map<string, Set<AtomicName>>();
-  out = rewriteAccesses(out, new Set(split.map((s) => s.decl.name)), used);
-  ordered.forEach((d, k) => { out = out.replace(marker(k), declarationText.get(d)!); });
+  const out = rewriteAccesses(masked, new Set(split.map((s) => s.decl.name)), used)
+    .replace(/\u0000(\d+)\u0000/g, (_, i: string) => declarationText.get(decls[Number(i)]!)!);
   const helpers = split.map((s) => accessors(s.decl, s.count, s.perWindow, used.get(s.decl.name) ?? new Set()));
   return { code: `${out}\n${helpers.join('\n')}\n`, layout };
 }
