@@ -2,7 +2,7 @@
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
 import { emptyCounters, type Backend, type GpuBindingRef, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
-import { BufferPool } from './pool.ts';
+import { BufferPool, type BufferRecord } from './pool.ts';
 import { CollectionTrigger, registerStorage, unregisterStorage } from '../collector.ts';
 import { elementwise, gpuItemSize } from './codegen.ts';
 import { fromHalfBits, toHalfBits } from './half.ts';
@@ -73,7 +73,11 @@ export class WebGPUBackend implements Backend {
    * Cleared when pooled buffers are destroyed.
    */
   private readonly bindGroups = new Map<string, GPUBindGroup>();
-  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  /** Records of the buffers the pool did not make (the error buffer), for bind-group keys. */
+  private readonly otherBuffers = new WeakMap<GPUBuffer, BufferRecord>();
+  /** A dispatch's buffers and their records (reused from dispatch to dispatch). */
+  private readonly bindingBuffers: GPUBuffer[] = [];
+  private readonly bindingRecords: BufferRecord[] = [];
   /** Shared 0-d constants by dtype and value, and the bytes they hold (not counted as live). */
   private readonly constants = new Map<string, GpuStorage>();
   private constantBytes = 0;
@@ -255,7 +259,8 @@ export class WebGPUBackend implements Backend {
 
   // ---- input checks of GPU kernels ------------------------------------------------------------
 
-  private check(describe: (f: GpuFailure) => string): number {
+  /** Register a validating kernel's check (see GpuKernelContext.check). */
+  check(describe: (f: GpuFailure) => string): number {
     this.errorBuffer ??= this.gpu.createBuffer({ size: ERROR_SLOTS * 16, usage: 0x80 | 0x4 | 0x8 /* STORAGE | COPY_SRC | COPY_DST */ });
     const slot = Math.min(this.checks.length, ERROR_SLOTS - 1);
     this.checks.push({ slot, describe });
@@ -321,37 +326,50 @@ export class WebGPUBackend implements Backend {
   private runGpu<A>(kernel: Kernel<A>, inputs: readonly View[], specs: readonly OutputSpec[], outs: readonly GpuStorage[], attrs: A): void {
     const t0 = performance.now();
     this.work.kernels++;
-    const scratch: GpuStorage[] = [];
-    const ctx: GpuKernelContext = {
-      caps: this.caps,
-      dispatch: (d) => this.dispatch(kernel.name, d, inputs, outs, scratch),
-      clearOutput: (i) => {
-        this.endPass();
-        this.commandEncoder().clearBuffer(outs[i]!.buffer, 0, outs[i]!.bytes);
-        this.pending++;
-      },
-      scratch: (bytes) => {
-        scratch.push(this.alloc('int32', Math.ceil(bytes / 4)) as GpuStorage);
-        return scratch.length - 1;
-      },
-      check: (describe) => this.check(describe),
-    };
-    kernel.gpu!(ctx, inputs, specs, attrs);
-    for (const s of scratch) this.free(s);
+    const run = new KernelRun(this, kernel.name, inputs, outs);
+    kernel.gpu!(run, inputs, specs, attrs);
+    for (const s of run.scratches) this.free(s);
     this.work.hostMs += performance.now() - t0;
   }
 
-  private dispatch(name: string, d: GpuDispatch, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): void {
-    const buffers = d.bindings.map((b: GpuBindingRef): GPUBuffer => {
-      if ('input' in b) return (inputs[b.input]!.storage as GpuStorage).buffer;
-      if ('output' in b) return outs[b.output]!.buffer;
-      if ('scratch' in b) return scratch[b.scratch]!.buffer;
-      if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
-      return this.errorBuffer;
-    });
+  /** Zero-fill an output before a kernel's dispatches add into it. */
+  clearBuffer(storage: GpuStorage): void {
+    this.endPass();
+    this.commandEncoder().clearBuffer(storage.buffer, 0, storage.bytes);
+    this.pending++;
+  }
+
+  /** The pool's record of a buffer, or one made here for buffers the pool did not make (constants' are pooled too; the error buffer is not). */
+  private recordOf(buffer: GPUBuffer): BufferRecord {
+    let record = this.pool.recordOf(buffer) ?? this.otherBuffers.get(buffer);
+    if (record === undefined) {
+      const id = this.nextBufferId++;
+      record = { id, size: buffer.size, key: `x${id}` };
+      this.otherBuffers.set(buffer, record);
+    }
+    return record;
+  }
+
+  /** Encode one dispatch of a kernel (called through its KernelRun). */
+  dispatch(name: string, d: GpuDispatch, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): void {
+    const refs = d.bindings;
+    const buffers = this.bindingBuffers;
+    const records = this.bindingRecords;
+    buffers.length = refs.length;
+    records.length = refs.length;
     let split: Map<number, number> | null = null;
-    for (let b = 0; b < buffers.length; b++) {
-      const windows = this.windowsOf(buffers[b]!);
+    for (let b = 0; b < refs.length; b++) {
+      const ref = refs[b]!;
+      let buffer: GPUBuffer;
+      if ('input' in ref) buffer = (inputs[ref.input]!.storage as GpuStorage).buffer;
+      else if ('output' in ref) buffer = outs[ref.output]!.buffer;
+      else if ('scratch' in ref) buffer = scratch[ref.scratch]!.buffer;
+      else if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
+      else buffer = this.errorBuffer;
+      const record = this.recordOf(buffer);
+      buffers[b] = buffer;
+      records[b] = record;
+      const windows = this.windowsOf(buffer, record.size);
       if (windows > 1) (split ??= new Map()).set(b, windows);
     }
     const entry = split === null ? this.pipelineFor(name, d) : this.windowedPipelineFor(name, d, split);
@@ -364,26 +382,19 @@ export class WebGPUBackend implements Backend {
     for (let k = 0; k < d.params.length; k++) this.arena[at + k] = d.params[k]! >>> 0;
     this.arenaUsed = at + words;
     let key = `${entry.id}:${words}`;
-    for (const buffer of buffers) {
-      let id = this.pool.idOf(buffer);
-      if (id < 0) {
-        id = this.bufferIds.get(buffer) ?? -1;
-        if (id < 0) this.bufferIds.set(buffer, (id = this.nextBufferId++));
-        key += `,x${id}`;
-      } else key += `,${id}`;
-    }
+    for (let b = 0; b < records.length; b++) key += `,${records[b]!.key}`;
     let bindGroup = this.bindGroups.get(key);
     if (bindGroup === undefined) {
       if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
       this.work.bindGroups++;
       const windows = entry.windows;
       const entries: GPUBindGroupEntry[] = windows === undefined
-        ? buffers.map((buffer, binding) => ({ binding, resource: { buffer } }))
+        ? buffers.map((buffer, binding): GPUBindGroupEntry => ({ binding, resource: { buffer } }))
         : windows.map((w, binding) => {
           const buffer = buffers[w.binding]!;
           if (w.windows === 1) return { binding, resource: { buffer } };
           const offset = w.window * this.windowBytes;
-          return { binding, resource: { buffer, offset, size: Math.min(this.windowBytes, buffer.size - offset) } };
+          return { binding, resource: { buffer, offset, size: Math.min(this.windowBytes, records[w.binding]!.size - offset) } };
         });
       entries.push({ binding: entries.length, resource: { buffer: this.arenaBuffer, offset: 0, size: words * 4 } });
       bindGroup = this.gpu.createBindGroup({ layout: entry.layout, entries });
@@ -466,12 +477,13 @@ export class WebGPUBackend implements Backend {
 
   /** How many storage bindings a tensor's buffer takes in a dispatch (more than one when bound in windows). */
   bindingsOf(storage: Storage): number {
-    return this.windowsOf((storage as GpuStorage).buffer);
+    const buffer = (storage as GpuStorage).buffer;
+    return this.windowsOf(buffer, this.recordOf(buffer).size);
   }
 
-  /** The windows a buffer is bound in: 1 up to the binding limit (always for the error buffer, 16 KiB, which only a test's tiny limit could pass). */
-  private windowsOf(buffer: GPUBuffer): number {
-    return buffer.size > this.bindingLimit && buffer !== this.errorBuffer ? Math.ceil(buffer.size / this.windowBytes) : 1;
+  /** The windows a buffer of `size` bytes is bound in: 1 up to the binding limit (always for the error buffer, 16 KiB, which only a test's tiny limit could pass). */
+  private windowsOf(buffer: GPUBuffer, size: number): number {
+    return size > this.bindingLimit && buffer !== this.errorBuffer ? Math.ceil(size / this.windowBytes) : 1;
   }
 
   /**
@@ -576,6 +588,32 @@ export class WebGPUBackend implements Backend {
 }
 
 /** Bit b set when binding b of a dispatch is written (everything but inputs). */
+/** One kernel being encoded: what its WGSL builder calls (a class, so a kernel costs one object, not a closure per method). */
+class KernelRun implements GpuKernelContext {
+  readonly caps: GpuCaps;
+  readonly scratches: GpuStorage[] = [];
+  constructor(private readonly backend: WebGPUBackend, private readonly name: string, private readonly inputs: readonly View[], private readonly outs: readonly GpuStorage[]) {
+    this.caps = backend.caps;
+  }
+
+  dispatch(d: GpuDispatch): void {
+    this.backend.dispatch(this.name, d, this.inputs, this.outs, this.scratches);
+  }
+
+  clearOutput(index: number): void {
+    this.backend.clearBuffer(this.outs[index]!);
+  }
+
+  scratch(bytes: number): number {
+    this.scratches.push(this.backend.alloc('int32', Math.ceil(bytes / 4)) as GpuStorage);
+    return this.scratches.length - 1;
+  }
+
+  check(describe: (failure: GpuFailure) => string): number {
+    return this.backend.check(describe);
+  }
+}
+
 function bindingKinds(d: GpuDispatch): number {
   let kinds = 0;
   for (let b = 0; b < d.bindings.length; b++) if (!('input' in d.bindings[b]!)) kinds |= 1 << b;

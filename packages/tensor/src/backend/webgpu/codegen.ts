@@ -210,9 +210,11 @@ ${body}
 }
 
 export function f32bits(v: number): number {
-  const f = new Float32Array([v]);
-  return new Uint32Array(f.buffer)[0]!;
+  bitsF32[0] = v;
+  return bitsU32[0]!;
 }
+const bitsF32 = new Float32Array(1);
+const bitsU32 = new Uint32Array(bitsF32.buffer);
 
 const sources = new Map<string, string>();
 

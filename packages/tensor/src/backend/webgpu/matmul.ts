@@ -220,9 +220,9 @@ ${sums.store}}`;
 
 /** Whether the large-tile kernel applies (float32, big enough, vec4-aligned layouts), and with which operand layouts. */
 function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, bias?: View): { aTransposed: boolean; bTransposed: boolean } | null {
-  if (setting('LLMTS_GPU_MATMUL') === 'generic') return null;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || out.dtype !== 'float32' || (bias !== undefined && bias.dtype !== 'float32')) return null;
   if (M < 64 || N < 64 || K < 16) return null;
+  if (setting('LLMTS_GPU_MATMUL') === 'generic') return null;
   const r = batch.length;
   const [aRs, aCs, bRs, bCs] = [a.strides[r]!, a.strides[r + 1]!, b.strides[r]!, b.strides[r + 1]!];
   const aligned = (v: number) => v % 4 === 0;

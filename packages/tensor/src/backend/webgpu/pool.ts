@@ -8,10 +8,17 @@
  * the same way every iteration gets the same buffers every iteration, and the backend's bind
  * groups (keyed by buffer) are reused instead of created.
  */
+/** What the pool knows of a buffer it made: its id, its size, and the id as a bind-group key part (no native calls to ask). */
+export interface BufferRecord {
+  readonly id: number;
+  readonly size: number;
+  readonly key: string;
+}
+
 export class BufferPool {
   /** Free buffers per size class, sorted by id from highest to lowest (pop() gives the lowest). */
   private readonly free = new Map<number, GPUBuffer[]>();
-  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private readonly records = new WeakMap<GPUBuffer, BufferRecord>();
   private nextId = 0;
   private live = 0;
   private peak = 0;
@@ -42,28 +49,30 @@ export class BufferPool {
     }
     this.created += size;
     const buffer = this.device.createBuffer({ size, usage: this.usage });
-    this.ids.set(buffer, this.nextId++);
+    const id = this.nextId++;
+    this.records.set(buffer, { id, size, key: String(id) });
     return buffer;
   }
 
-  /** The pool's id of a buffer it created (stable while the buffer lives), or -1. */
-  idOf(buffer: GPUBuffer): number {
-    return this.ids.get(buffer) ?? -1;
+  /** The pool's record of a buffer it created (its id is stable while the buffer lives), or undefined. */
+  recordOf(buffer: GPUBuffer): BufferRecord | undefined {
+    return this.records.get(buffer);
   }
 
   release(buffer: GPUBuffer): void {
-    const size = buffer.size;
+    const record = this.records.get(buffer)!;
+    const size = record.size;
     this.live -= size;
     this.pooled += size;
     let bucket = this.free.get(size);
     if (bucket === undefined) this.free.set(size, (bucket = []));
     // keep the bucket sorted by descending id: binary search for the insertion point
-    const id = this.idOf(buffer);
+    const id = record.id;
     let lo = 0;
     let hi = bucket.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.idOf(bucket[mid]!) > id) lo = mid + 1;
+      if (this.records.get(bucket[mid]!)!.id > id) lo = mid + 1;
       else hi = mid;
     }
     if (lo === bucket.length) bucket.push(buffer);
