@@ -80,8 +80,8 @@ function hostTargets(t: number[], like: Tensor): Tensor {
 }
 
 describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of LayerNorm backward (dx and the weight and bias gradients in one dispatch)', () => {
-  it('rows and columns that span several workgroups, with and without weight and bias', async () => {
-    for (const [rows, C, affine] of [[300, 200, true], [7, 769, true], [64, 33, false]] as const) {
+  it('rows and columns that span several workgroups and row chunks (GPT-2 width, 4,100 rows: 33 chunks of 128), with and without weight and bias; one dispatch', async () => {
+    for (const [rows, C, affine] of [[300, 200, true], [7, 769, true], [64, 33, false], [4100, 768, true], [129, 128, true]] as const) {
       manualSeed(rows + C);
       const x = randn([rows, C]), w = randn([C]), b = randn([C]), g = randn([rows, C]);
       const grads: number[][][] = [];
@@ -89,7 +89,11 @@ describe.skipIf(!hasBackend('gpu'))('CPU/GPU parity of LayerNorm backward (dx an
         const xs = x.to(device).detach().requiresGrad_();
         const ws = affine ? w.to(device).detach().requiresGrad_() : undefined;
         const bs = affine ? b.to(device).detach().requiresGrad_() : undefined;
-        layerNorm(xs, [C], ws, bs).mul(g.to(device)).sum().backward();
+        const y = layerNorm(xs, [C], ws, bs);
+        const gd = g.to(device);
+        const before = getBackend(device).counters().dispatches;
+        y.backward(gd);
+        if (device === 'gpu') expect(getBackend('gpu').counters().dispatches - before).toBe(1);
         grads.push([[...await xs.grad!.data()], ...(affine ? [[...await ws!.grad!.data()], [...await bs!.grad!.data()]] : [])]);
       }
       grads[0]!.forEach((cpu, k) => {

@@ -111,10 +111,11 @@ describe.skipIf(!hasBackend('gpu') || webgpuBackend()!.gpu.limits.minStorageBuff
 
   it('layerNorm: forward and the gradients of x, weight and bias equal the CPU\'s with x, dy and dx in windows', async () => {
     manualSeed(5);
-    const x0 = randn([40, 48]), w0 = randn([48]), b0 = randn([48]), g0 = randn([40, 48]);
+    // 300 rows: the weight and bias gradients are summed in three chunks of rows
+    const x0 = randn([300, 48]), w0 = randn([48]), b0 = randn([48]), g0 = randn([300, 48]);
     const out: number[][][] = [];
     for (const device of ['cpu', 'gpu'] as const) {
-      if (device === 'gpu') webgpuBackend()!.setBindingLimit(3072);
+      if (device === 'gpu') webgpuBackend()!.setBindingLimit(32768);
       try {
         const before = getBackend('gpu').counters().windowedDispatches;
         const [x, w, b] = [x0, w0, b0].map((t) => t.to(device).detach().requiresGrad_()) as [Tensor, Tensor, Tensor];

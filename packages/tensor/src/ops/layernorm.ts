@@ -20,6 +20,13 @@ interface LnAttrs {
   hasBias: boolean;
 }
 
+/**
+ * Rows per chunk of the GPU's weight and bias gradient sums: a column's sum over all rows was one
+ * thread's serial loop (16,384 rows for a 64 × 256 batch, on C threads); in chunks it is spread over
+ * rows / 128 times as many workgroups.
+ */
+const LN_CHUNK_ROWS = 128;
+
 const layerNormKernel: Kernel<LnAttrs> = {
   name: 'layerNorm',
   cpu: ([y, mean, rstd], inputs, a) => {
@@ -121,9 +128,22 @@ const layerNormBackwardKernel: Kernel<LnAttrs> = {
     const binds = [{ name: 'g', dtype: g.dtype }, { name: 'x', dtype: x.dtype }, { name: 'mean', dtype: mean.dtype }, { name: 'rstd', dtype: rstd.dtype }, ...(w ? [{ name: 'w', dtype: w.dtype }] : [])];
     const inRefs = [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, ...(w ? [{ input: 4 }] : [])];
     const gw = (j: string) => (w ? `${load(g.dtype, `g[gb + ${j}]`)} * ${load(w.dtype, `w[P[6] + ${j}]`)}` : load(g.dtype, `g[gb + ${j}]`));
+    // float32 weight and bias gradients are summed in chunks of rows by many workgroups, each adding
+    // its chunk into dw/db atomically (cleared first); other dtypes have no atomics: one chunk
+    const chunked = dw!.dtype === 'float32' && db!.dtype === 'float32';
+    const chunks = chunked ? Math.ceil(a.rows / LN_CHUNK_ROWS) : 1;
+    const columnGroups = Math.ceil(a.cols / 128);
+    const addInto = (name: string, v: string) => `  {
+    var old = atomicLoad(&${name}[i]);
+    loop {
+      let swapped = atomicCompareExchangeWeak(&${name}[i], old, bitcast<u32>(bitcast<f32>(old) + ${v}));
+      if (swapped.exchanged) { break; }
+      old = swapped.old_value;
+    }
+  }`;
     // one dispatch: workgroups below `rows` compute dx for their row; the ones after them sum the
-    // weight and bias gradients of 128 columns each over all rows (independent work, same inputs)
-    const code = cachedSource(`layerNorm.backward:${binds.map((d) => d.dtype).join()}:${dx!.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }, { name: 'dw', dtype: dw!.dtype, write: true }, { name: 'db', dtype: db!.dtype, write: true }])}
+    // weight and bias gradients of 128 columns over a chunk of rows (independent work, same inputs)
+    const code = cachedSource(`layerNorm.backward:${binds.map((d) => d.dtype).join()}:${dx!.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }, { name: 'dw', dtype: dw!.dtype, write: true, atomic: chunked }, { name: 'db', dtype: db!.dtype, write: true, atomic: chunked }])}
 ${rowHelpers()}
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
@@ -148,19 +168,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     return;
   }
-  let i = (r - P[0]) * 128u + l;
+  let c = r - P[0];
+  let i = (c % P[7]) * 128u + l;
   if (i >= C) { return; }
+  let first = (c / P[7]) * P[8];
+  let last = min(P[0], first + P[8]);
   var sw = 0.0; var sbias = 0.0;
-  for (var row = 0u; row < P[0]; row++) {
+  for (var row = first; row < last; row++) {
     let gv = ${load(g.dtype, 'g[P[2] + row * C + i]')};
     sw += gv * (${load(x.dtype, 'x[P[3] + row * C + i]')} - mean[P[4] + row]) * rstd[P[5] + row];
     sbias += gv;
   }
-  dw[i] = ${store(dw!.dtype, 'sw')};
-  db[i] = ${store(db!.dtype, 'sbias')};
+${chunked ? `${addInto('dw', 'sw')}
+${addInto('db', 'sbias')}` : `  dw[i] = ${store(dw!.dtype, 'sw')};
+  db[i] = ${store(db!.dtype, 'sbias')};`}
 }`);
-    const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0];
-    ctx.dispatch({ code, bindings: [...inRefs, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.rows + Math.ceil(a.cols / 128), size: 1 } });
+    if (chunked) {
+      ctx.clearOutput(1);
+      ctx.clearOutput(2);
+    }
+    const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0, columnGroups, chunked ? LN_CHUNK_ROWS : a.rows];
+    ctx.dispatch({ code, bindings: [...inRefs, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.rows + columnGroups * chunks, size: 1 } });
   },
 };
 
