@@ -156,7 +156,7 @@ export class WebGPUBackend implements Backend {
   }
 
   liveBytes(): number {
-    return this.pool.stats().liveBytes - this.constantBytes;
+    return this.pool.liveBytes() - this.constantBytes;
   }
 
   constant(key: string, make: () => Storage): Storage | null {

@@ -86,6 +86,11 @@ export class BufferPool {
     this.pooled = 0;
   }
 
+  /** Bytes handed out and not released (read before every allocation: no object built). */
+  liveBytes(): number {
+    return this.live;
+  }
+
   stats(): { liveBytes: number; peakBytes: number; pooledBytes: number; createdBytes: number } {
     return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, createdBytes: this.created };
   }
