@@ -73,6 +73,32 @@ describe('GpuPacing: sleeping through a wait for work seen before, submitting ea
     expect(Math.abs(await wait(node, 2) - 28)).toBeLessThanOrEqual(1);
   });
 
+  it('polls a pending Dawn promise gently in Node: after 2 ms every turn of the event loop blocks 0.1 ms; a browser\'s promise is returned as it is', async () => {
+    vi.useRealTimers();
+    const browser = new GpuPacing(false);
+    const pending = new Promise<number>((resolve) => setTimeout(() => resolve(7), 5));
+    expect(browser.poll(pending)).toBe(pending);
+    await pending;
+    const node = new GpuPacing(true);
+    const turns: number[] = [];
+    let waiting = true;
+    const count = (): void => {
+      if (!waiting) return;
+      turns.push(performance.now());
+      setImmediate(count);
+    };
+    const t0 = performance.now();
+    setImmediate(count);
+    const value = await node.poll(new Promise<number>((resolve) => setTimeout(() => resolve(42), 40)));
+    waiting = false;
+    expect(value).toBe(42);
+    // past the free 2 ms (+1 ms of slack), turns come at most every 0.1 ms; spinning, they come every few µs
+    const late = turns.filter((t) => t - t0 > 3);
+    const span = turns[turns.length - 1]! - (t0 + 3);
+    expect(late.length).toBeGreaterThan(10);
+    expect(late.length).toBeLessThanOrEqual(span / 0.1 + 2);
+  });
+
   it('submits 32 dispatches after an idle GPU, then doubles the batches up to 256, and starts small again after a wait', async () => {
     const p = new GpuPacing(true);
     // 32 + 64 + 128 + 256 + 256 + the last 64

@@ -243,7 +243,7 @@ export class WebGPUBackend implements Backend {
     this.flush();
     const pollStart = await this.pacing.beforeWait();
     try {
-      await staging.mapAsync(0x1 /* READ */, 0, bytes);
+      await this.pacing.poll(staging.mapAsync(0x1 /* READ */, 0, bytes));
       this.pacing.settled(pollStart, performance.now());
     } catch (e) {
       this.readPool.release(staging);
@@ -288,7 +288,7 @@ export class WebGPUBackend implements Backend {
   /** Throw the first failure of these checks, as the CPU would have when running the kernel. */
   private async throwIfChecksFailed(read: CheckReadback | null): Promise<void> {
     if (read === null) return;
-    await read.staging.mapAsync(0x1, 0, read.bytes);
+    await this.pacing.poll(read.staging.mapAsync(0x1, 0, read.bytes));
     const words = new Uint32Array(read.staging.getMappedRange(0, read.bytes).slice(0));
     read.staging.unmap();
     this.readPool.release(read.staging);
@@ -555,7 +555,7 @@ export class WebGPUBackend implements Backend {
     this.flush();
     const pollStart = await this.pacing.beforeWait();
     await this.throwIfChecksFailed(checks);
-    await this.gpu.queue.onSubmittedWorkDone();
+    await this.pacing.poll(this.gpu.queue.onSubmittedWorkDone());
     this.pacing.settled(pollStart, performance.now());
     this.throwIfFailed();
   }
