@@ -9,7 +9,7 @@ import { where } from './binary.ts';
 import { mapUnary } from '../backend/cpu/elementwise.ts';
 import { zeros } from './create.ts';
 import { numel } from '../shape.ts';
-import { elementwise, entry, errorBinding, header, wordAsInt32 } from '../backend/webgpu/codegen.ts';
+import { atomicAddF32, elementwise, entry, errorBinding, header, wordAsInt32 } from '../backend/webgpu/codegen.ts';
 
 interface IndexAttrs {
   dim: number;
@@ -130,12 +130,7 @@ const scatterAddKernel: Kernel<IndexAttrs> = {
     const idxAt = 2 + rank, srcAt = idxAt + 1 + rank, outAt = srcAt + 1 + rank, stepAt = outAt + 1 + rank;
     const add = out!.dtype === 'int32'
       ? '  atomicAdd(&out[o], v);'
-      : `  var old = atomicLoad(&out[o]);
-  loop {
-    let swapped = atomicCompareExchangeWeak(&out[o], old, bitcast<u32>(bitcast<f32>(old) + v));
-    if (swapped.exchanged) { break; }
-    old = swapped.old_value;
-  }`;
+      : atomicAddF32('out[o]', 'v');
     const code = `${header([{ name: 'index', dtype: 'int32' }, { name: 'src', dtype: src!.dtype }, { name: 'out', dtype: out!.dtype, atomic: true }, errorBinding(stepAt + 2)])}
 ${entry(`  if (i >= P[0]) { return; }
   let raw = index[strided(i, 2u, P[1], ${idxAt}u)];

@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { header, load, rowEntry, rowHelpers, store, cachedSource } from '../backend/webgpu/codegen.ts';
+import { atomicAddF32, header, load, rowEntry, rowHelpers, store, cachedSource } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
@@ -133,14 +133,6 @@ const layerNormBackwardKernel: Kernel<LnAttrs> = {
     const chunked = dw!.dtype === 'float32' && db!.dtype === 'float32';
     const chunks = chunked ? Math.ceil(a.rows / LN_CHUNK_ROWS) : 1;
     const columnGroups = Math.ceil(a.cols / 128);
-    const addInto = (name: string, v: string) => `  {
-    var old = atomicLoad(&${name}[i]);
-    loop {
-      let swapped = atomicCompareExchangeWeak(&${name}[i], old, bitcast<u32>(bitcast<f32>(old) + ${v}));
-      if (swapped.exchanged) { break; }
-      old = swapped.old_value;
-    }
-  }`;
     // one dispatch: workgroups below `rows` compute dx for their row; the ones after them sum the
     // weight and bias gradients of 128 columns over a chunk of rows (independent work, same inputs)
     const code = cachedSource(`layerNorm.backward:${binds.map((d) => d.dtype).join()}:${dx!.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }, { name: 'dw', dtype: dw!.dtype, write: true, atomic: chunked }, { name: 'db', dtype: db!.dtype, write: true, atomic: chunked }])}
@@ -179,8 +171,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     sw += gv * (${load(x.dtype, 'x[P[3] + row * C + i]')} - mean[P[4] + row]) * rstd[P[5] + row];
     sbias += gv;
   }
-${chunked ? `${addInto('dw', 'sw')}
-${addInto('db', 'sbias')}` : `  dw[i] = ${store(dw!.dtype, 'sw')};
+${chunked ? `${atomicAddF32('dw[i]', 'sw')}
+${atomicAddF32('db[i]', 'sbias')}` : `  dw[i] = ${store(dw!.dtype, 'sw')};
   db[i] = ${store(db!.dtype, 'sbias')};`}
 }`);
     if (chunked) {

@@ -31,6 +31,21 @@ export function gpuItemSize(dtype: DType): number {
   return dtype === 'float16' ? 2 : 4;
 }
 
+/**
+ * WGSL adding f32 `value` into element `element` (e.g. `out[o]`) of an `array<atomic<u32>>`
+ * atomically: WGSL has no float atomics, so a compare-exchange loop on the bits, in its own block.
+ */
+export function atomicAddF32(element: string, value: string): string {
+  return `  {
+    var old = atomicLoad(&${element});
+    loop {
+      let swapped = atomicCompareExchangeWeak(&${element}, old, bitcast<u32>(bitcast<f32>(old) + ${value}));
+      if (swapped.exchanged) { break; }
+      old = swapped.old_value;
+    }
+  }`;
+}
+
 /** Read an element as its compute type. */
 export function load(dtype: DType, expr: string): string {
   return dtype === 'float16' ? `f32(${expr})` : expr;
