@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
-import { emptyCounters, type Backend, type GpuBindingRef, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
+import { emptyCounters, type Backend, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
 import { BufferPool, type BufferRecord } from './pool.ts';
 import { CollectionTrigger, registerStorage, unregisterStorage } from '../collector.ts';
 import { elementwise, gpuItemSize } from './codegen.ts';
@@ -587,7 +587,6 @@ export class WebGPUBackend implements Backend {
   }
 }
 
-/** Bit b set when binding b of a dispatch is written (everything but inputs). */
 /** One kernel being encoded: what its WGSL builder calls (a class, so a kernel costs one object, not a closure per method). */
 class KernelRun implements GpuKernelContext {
   readonly caps: GpuCaps;
@@ -614,6 +613,7 @@ class KernelRun implements GpuKernelContext {
   }
 }
 
+/** Bit b set when binding b of a dispatch is written (everything but inputs). */
 function bindingKinds(d: GpuDispatch): number {
   let kinds = 0;
   for (let b = 0; b < d.bindings.length; b++) if (!('input' in d.bindings[b]!)) kinds |= 1 << b;
