@@ -134,12 +134,13 @@ const layerNormBackwardKernel: Kernel<LnAttrs> = {
     const chunks = chunked ? Math.ceil(a.rows / LN_CHUNK_ROWS) : 1;
     const columnGroups = Math.ceil(a.cols / 128);
     // one dispatch: workgroups below `rows` compute dx for their row; the ones after them sum the
-    // weight and bias gradients of 128 columns over a chunk of rows (independent work, same inputs)
-    const code = cachedSource(`layerNorm.backward:${binds.map((d) => d.dtype).join()}:${dx!.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header([...binds, { name: 'dx', dtype: dx!.dtype, write: true }, { name: 'dw', dtype: dw!.dtype, write: true, atomic: chunked }, { name: 'db', dtype: db!.dtype, write: true, atomic: chunked }])}
-${rowHelpers()}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
-  let r = wid.x + wid.y * nwg.x;
+    // weight and bias gradients of 128 columns over a chunk of rows (independent work, same inputs).
+    // That binds 8 tensors and the params: a device at WebGPU's minimum of 8 storage buffers per
+    // dispatch gets two dispatches instead (dx; then dw and db, without w and dx bound).
+    const together = inRefs.length + 3 + 1 <= ctx.caps.maxStorageBuffers;
+    const dxOut = { name: 'dx', dtype: dx!.dtype, write: true };
+    const sumOuts = [{ name: 'dw', dtype: dw!.dtype, write: true, atomic: chunked }, { name: 'db', dtype: db!.dtype, write: true, atomic: chunked }];
+    const rowsCode = () => `  let r = wid.x + wid.y * nwg.x;
   let C = P[1];
   if (r < P[0]) {
     let gb = P[2] + r * C;
@@ -160,7 +161,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     return;
   }
-  let c = r - P[0];
+`;
+    const sumsCode = () => `  let c = ${together ? 'r - P[0]' : 'wid.x + wid.y * nwg.x'};
   let i = (c % P[7]) * 128u + l;
   if (i >= C) { return; }
   let first = (c / P[7]) * P[8];
@@ -174,13 +176,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 ${chunked ? `${atomicAddF32('dw[i]', 'sw')}
 ${atomicAddF32('db[i]', 'sbias')}` : `  dw[i] = ${store(dw!.dtype, 'sw')};
   db[i] = ${store(db!.dtype, 'sbias')};`}
-}`);
+`;
+    const kernel = (part: 'both' | 'dx' | 'sums') => cachedSource(`layerNorm.backward:${part}:${binds.map((d) => d.dtype).join()}:${dx!.dtype}:${dw!.dtype}:${db!.dtype}`, () => `${header(part === 'sums' ? [...binds.slice(0, 4), ...sumOuts] : part === 'dx' ? [...binds, dxOut] : [...binds, dxOut, ...sumOuts])}
+${part === 'sums' ? '' : rowHelpers()}
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
+${part === 'sums' ? '  let C = P[1];\n' : rowsCode()}${part === 'dx' ? '' : sumsCode()}}`);
     if (chunked) {
       ctx.clearOutput(1);
       ctx.clearOutput(2);
     }
     const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0, columnGroups, chunked ? LN_CHUNK_ROWS : a.rows];
-    ctx.dispatch({ code, bindings: [...inRefs, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.rows + columnGroups * chunks, size: 1 } });
+    const sumGroups = columnGroups * chunks;
+    if (together) {
+      ctx.dispatch({ code: kernel('both'), bindings: [...inRefs, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.rows + sumGroups, size: 1 } });
+    } else {
+      ctx.dispatch({ code: kernel('dx'), bindings: [...inRefs, { output: 0 }], params, workgroups: { threads: a.rows, size: 1 } });
+      ctx.dispatch({ code: kernel('sums'), bindings: [...inRefs.slice(0, 4), { output: 1 }, { output: 2 }], params, workgroups: { threads: sumGroups, size: 1 } });
+    }
   },
 };
 

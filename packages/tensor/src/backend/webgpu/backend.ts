@@ -58,9 +58,11 @@ const MAX_BIND_GROUPS = 16384;
 export class WebGPUBackend implements Backend {
   readonly device = 'gpu' as const;
   readonly gpu: GPUDevice;
-  readonly caps: GpuCaps;
+  caps: GpuCaps;
   readonly info: OpenedDevice['adapterInfo'];
   readonly software: boolean;
+  /** False on Dawn's null backend: nothing runs (see OpenedDevice.executes). */
+  readonly executes: boolean;
   private readonly pool: BufferPool;
   private readonly readPool: BufferPool;
   /** Compiled pipelines by a fingerprint of their source (see pipelineFor). */
@@ -112,6 +114,7 @@ export class WebGPUBackend implements Backend {
     this.pacing = new GpuPacing(opened.spinsWhileWaiting);
     this.info = opened.adapterInfo;
     this.software = opened.software;
+    this.executes = opened.executes;
     const l = this.gpu.limits;
     this.caps = { f16: opened.features.f16, subgroups: opened.features.subgroups, maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize, maxStorageBuffers: l.maxStorageBuffersPerShaderStage };
     this.maxTensorBytes = l.maxBufferSize;
@@ -292,6 +295,7 @@ export class WebGPUBackend implements Backend {
     const words = new Uint32Array(read.staging.getMappedRange(0, read.bytes).slice(0));
     read.staging.unmap();
     this.readPool.release(read.staging);
+    if (!this.executes) return; // nothing ran: the slots hold whatever the null device gives
     for (const c of read.checks) {
       const code = words[c.slot * 4]!;
       if (code !== 0) throw new Error(c.describe({ code, a: words[c.slot * 4 + 1]!, b: words[c.slot * 4 + 2]! }));
@@ -373,6 +377,9 @@ export class WebGPUBackend implements Backend {
       if (windows > 1) (split ??= new Map()).set(b, windows);
     }
     const entry = split === null ? this.pipelineFor(name, d) : this.windowedPipelineFor(name, d, split);
+    if (entry.bindings >= this.caps.maxStorageBuffers) {
+      throw new Error(`${name}: binds ${entry.bindings + 1} storage buffers (its tensors and the params); this device binds at most ${this.caps.maxStorageBuffers} per dispatch`);
+    }
     const words = Math.max(1, d.params.length);
     let at = Math.ceil(this.arenaUsed / (this.offsetAlign / 4)) * (this.offsetAlign / 4);
     if ((at + words) * 4 > ARENA_BYTES) {
@@ -473,6 +480,19 @@ export class WebGPUBackend implements Backend {
     this.bindingLimit = limit;
     this.windowBytes = this.windowSize(limit);
     this.bindGroups.clear();
+  }
+
+  /**
+   * Bind at most `count` storage buffers per dispatch (WebGPU's minimum is 8), as a device with that
+   * limit would; without an argument, the device's own limit. Kernels that bind many tensors split
+   * their work, and the multi-tensor ones group fewer tensors. Tests use it to run them as such a
+   * device would.
+   */
+  setStorageBufferLimit(count?: number): void {
+    const device = this.gpu.limits.maxStorageBuffersPerShaderStage;
+    const limit = count ?? device;
+    if (!(Number.isInteger(limit) && limit >= 8 && limit <= device)) throw new Error(`webgpu: a limit of ${count} storage buffers per dispatch is outside 8…${device}`);
+    this.caps = { ...this.caps, maxStorageBuffers: limit };
   }
 
   /** How many storage bindings a tensor's buffer takes in a dispatch (more than one when bound in windows). */
@@ -583,6 +603,7 @@ export class WebGPUBackend implements Backend {
   describe(): string {
     const i = this.info;
     const name = i.description || i.device || [i.vendor, i.architecture].filter((x) => x !== '').join(' ');
+    if (!this.executes) return `Dawn's null device (${name}: commands are checked, nothing runs)`;
     return `${name}${this.caps.f16 ? ', shader-f16' : ''}`;
   }
 }

@@ -15,6 +15,12 @@ export interface OpenedDevice {
   adapterInfo: { vendor: string; architecture: string; device: string; description: string };
   /** Mesa's lavapipe and other CPU rasterisers: a real device, but slower than our CPU backend. */
   software: boolean;
+  /**
+   * False for Dawn's null backend (`LLMTS_DAWN_FLAGS=backend=null`): commands are validated and
+   * accepted but nothing runs, so the host's cost can be measured apart from any GPU's; values
+   * read back are meaningless.
+   */
+  executes: boolean;
   /** Whether waiting on a promise keeps the host thread polling (Dawn in Node: see pacing.ts). */
   spinsWhileWaiting: boolean;
   features: { f16: boolean; subgroups: boolean; timestamps: boolean };
@@ -63,11 +69,13 @@ export async function openDevice(options: WebGPUOptions = {}): Promise<OpenedDev
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info;
   const adapterInfo = { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
-  const software = adapterInfo.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${adapterInfo.device} ${adapterInfo.description} ${adapterInfo.architecture}`);
+  const executes = !/^null-backend$/i.test(adapterInfo.device || adapterInfo.description);
+  const software = !executes || adapterInfo.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${adapterInfo.device} ${adapterInfo.description} ${adapterInfo.architecture}`);
   return {
     device,
     adapterInfo,
     software,
+    executes,
     spinsWhileWaiting: host.name === 'node',
     features: { f16: device.features.has('shader-f16'), subgroups: device.features.has('subgroups'), timestamps: device.features.has('timestamp-query') },
   };
