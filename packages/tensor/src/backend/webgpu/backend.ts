@@ -26,6 +26,16 @@ interface CheckReadback {
 export interface GpuStorage extends Storage {
   readonly buffer: GPUBuffer;
   readonly bytes: number;
+  /** The pool's record of the buffer (its id and size), read by every dispatch that binds it. */
+  readonly record: BufferRecord;
+}
+
+/** A bind group kept for reuse: the pipeline, params size and buffer ids it was made for. */
+interface CachedBindGroup {
+  pipeline: number;
+  words: number;
+  ids: Int32Array;
+  group: GPUBindGroup;
 }
 
 const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
@@ -74,11 +84,13 @@ export class WebGPUBackend implements Backend {
    * after step, so most dispatches reuse one (the params come in through a dynamic offset).
    * Cleared when pooled buffers are destroyed.
    */
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bindGroups = new Map<number, CachedBindGroup[]>();
+  private bindGroupCount = 0;
+  /** The pipeline last set in the open compute pass (not set again for the next dispatch). */
+  private passPipeline: GPUComputePipeline | null = null;
   /** Records of the buffers the pool did not make (the error buffer), for bind-group keys. */
   private readonly otherBuffers = new WeakMap<GPUBuffer, BufferRecord>();
-  /** A dispatch's buffers and their records (reused from dispatch to dispatch). */
-  private readonly bindingBuffers: GPUBuffer[] = [];
+  /** A dispatch's buffer records (reused from dispatch to dispatch). */
   private readonly bindingRecords: BufferRecord[] = [];
   /** Shared 0-d constants by dtype and value, and the bytes they hold (not counted as live). */
   private readonly constants = new Map<string, GpuStorage>();
@@ -94,6 +106,8 @@ export class WebGPUBackend implements Backend {
   private firstError: string | null = null;
   /** The largest tensor this device can hold, in bytes (its largest buffer). */
   readonly maxTensorBytes: number;
+  /** The device's largest workgroup count per dimension. */
+  private readonly maxWorkgroups: number;
   /** The largest buffer bound whole; larger ones are bound in windows (see windows.ts). */
   private bindingLimit: number;
   /** The size of those windows: the binding limit rounded down to the offset alignment. */
@@ -118,6 +132,7 @@ export class WebGPUBackend implements Backend {
     const l = this.gpu.limits;
     this.caps = { f16: opened.features.f16, subgroups: opened.features.subgroups, maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize, maxStorageBuffers: l.maxStorageBuffersPerShaderStage };
     this.maxTensorBytes = l.maxBufferSize;
+    this.maxWorkgroups = l.maxComputeWorkgroupsPerDimension;
     this.offsetAlign = l.minStorageBufferOffsetAlignment;
     this.bindingLimit = this.deviceBindingLimit();
     this.windowBytes = this.windowSize(this.bindingLimit);
@@ -139,7 +154,7 @@ export class WebGPUBackend implements Backend {
     }
     this.trigger.check(bytes);
     const buffer = this.pool.acquire(bytes);
-    const storage: GpuStorage = { device: 'gpu', dtype, length, refs: 0, freed: false, buffer, bytes };
+    const storage: GpuStorage = { device: 'gpu', dtype, length, refs: 0, freed: false, buffer, bytes, record: this.pool.recordOf(buffer)! };
     registerStorage(storage, this.releaser(buffer), storage);
     return storage;
   }
@@ -197,7 +212,7 @@ export class WebGPUBackend implements Backend {
 
   /** Destroy pooled buffers that no tensor uses. */
   emptyCache(): void {
-    this.bindGroups.clear();
+    this.clearBindGroups();
     this.pool.emptyCache();
     this.readPool.emptyCache();
   }
@@ -347,70 +362,105 @@ export class WebGPUBackend implements Backend {
   private recordOf(buffer: GPUBuffer): BufferRecord {
     let record = this.pool.recordOf(buffer) ?? this.otherBuffers.get(buffer);
     if (record === undefined) {
-      const id = this.nextBufferId++;
-      record = { id, size: buffer.size, key: `x${id}` };
+      // ids below zero: apart from the pool's
+      record = { id: -1 - this.nextBufferId++, size: buffer.size, buffer };
       this.otherBuffers.set(buffer, record);
     }
     return record;
   }
 
+  private clearBindGroups(): void {
+    this.bindGroups.clear();
+    this.bindGroupCount = 0;
+  }
+
+  /** The bind group of these buffers for a pipeline with `words` of params: made once, then reused. */
+  private bindGroupFor(entry: PipelineEntry, words: number, records: readonly BufferRecord[]): GPUBindGroup {
+    let h = Math.imul(entry.id + 1, 0x9e3779b1) ^ words;
+    for (let b = 0; b < records.length; b++) h = Math.imul(h ^ records[b]!.id, 16777619);
+    let bucket = this.bindGroups.get(h);
+    if (bucket !== undefined) {
+      search: for (let k = 0; k < bucket.length; k++) {
+        const c = bucket[k]!;
+        if (c.pipeline !== entry.id || c.words !== words || c.ids.length !== records.length) continue;
+        for (let b = 0; b < records.length; b++) if (c.ids[b] !== records[b]!.id) continue search;
+        return c.group;
+      }
+    }
+    if (this.bindGroupCount >= MAX_BIND_GROUPS) this.clearBindGroups();
+    this.work.bindGroups++;
+    const windows = entry.windows;
+    const entries: GPUBindGroupEntry[] = windows === undefined
+      ? records.map((r, binding): GPUBindGroupEntry => ({ binding, resource: { buffer: r.buffer } }))
+      : windows.map((w, binding) => {
+        const r = records[w.binding]!;
+        if (w.windows === 1) return { binding, resource: { buffer: r.buffer } };
+        const offset = w.window * this.windowBytes;
+        return { binding, resource: { buffer: r.buffer, offset, size: Math.min(this.windowBytes, r.size - offset) } };
+      });
+    entries.push({ binding: entries.length, resource: { buffer: this.arenaBuffer, offset: 0, size: words * 4 } });
+    const group = this.gpu.createBindGroup({ layout: entry.layout, entries });
+    if (bucket === undefined || this.bindGroups.get(h) !== bucket) this.bindGroups.set(h, (bucket = []));
+    bucket.push({ pipeline: entry.id, words, ids: Int32Array.from(records, (r) => r.id), group });
+    this.bindGroupCount++;
+    return group;
+  }
+
   /** Encode one dispatch of a kernel (called through its KernelRun). */
   dispatch(name: string, d: GpuDispatch, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): void {
     const refs = d.bindings;
-    const buffers = this.bindingBuffers;
     const records = this.bindingRecords;
-    buffers.length = refs.length;
     records.length = refs.length;
     let split: Map<number, number> | null = null;
     for (let b = 0; b < refs.length; b++) {
       const ref = refs[b]!;
-      let buffer: GPUBuffer;
-      if ('input' in ref) buffer = (inputs[ref.input]!.storage as GpuStorage).buffer;
-      else if ('output' in ref) buffer = outs[ref.output]!.buffer;
-      else if ('scratch' in ref) buffer = scratch[ref.scratch]!.buffer;
+      let record: BufferRecord;
+      if ('input' in ref) record = (inputs[ref.input]!.storage as GpuStorage).record;
+      else if ('output' in ref) record = outs[ref.output]!.record;
+      else if ('scratch' in ref) record = scratch[ref.scratch]!.record;
       else if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
-      else buffer = this.errorBuffer;
-      const record = this.recordOf(buffer);
-      buffers[b] = buffer;
+      else record = this.recordOf(this.errorBuffer);
       records[b] = record;
-      const windows = this.windowsOf(buffer, record.size);
-      if (windows > 1) (split ??= new Map()).set(b, windows);
+      if (record.size > this.bindingLimit) {
+        const windows = this.windowsOf(record.buffer, record.size);
+        if (windows > 1) (split ??= new Map()).set(b, windows);
+      }
     }
     const entry = split === null ? this.pipelineFor(name, d) : this.windowedPipelineFor(name, d, split);
     if (entry.bindings >= this.caps.maxStorageBuffers) {
       throw new Error(`${name}: binds ${entry.bindings + 1} storage buffers (its tensors and the params); this device binds at most ${this.caps.maxStorageBuffers} per dispatch`);
     }
-    const words = Math.max(1, d.params.length);
-    let at = Math.ceil(this.arenaUsed / (this.offsetAlign / 4)) * (this.offsetAlign / 4);
+    const params = d.params;
+    const words = Math.max(1, params.length);
+    const align = this.offsetAlign / 4;
+    let at = Math.ceil(this.arenaUsed / align) * align;
     if ((at + words) * 4 > ARENA_BYTES) {
       this.flush();
       at = 0;
     }
-    for (let k = 0; k < d.params.length; k++) this.arena[at + k] = d.params[k]! >>> 0;
+    for (let k = 0; k < params.length; k++) this.arena[at + k] = params[k]! >>> 0;
     this.arenaUsed = at + words;
-    let key = `${entry.id}:${words}`;
-    for (let b = 0; b < records.length; b++) key += `,${records[b]!.key}`;
-    let bindGroup = this.bindGroups.get(key);
-    if (bindGroup === undefined) {
-      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
-      this.work.bindGroups++;
-      const windows = entry.windows;
-      const entries: GPUBindGroupEntry[] = windows === undefined
-        ? buffers.map((buffer, binding): GPUBindGroupEntry => ({ binding, resource: { buffer } }))
-        : windows.map((w, binding) => {
-          const buffer = buffers[w.binding]!;
-          if (w.windows === 1) return { binding, resource: { buffer } };
-          const offset = w.window * this.windowBytes;
-          return { binding, resource: { buffer, offset, size: Math.min(this.windowBytes, records[w.binding]!.size - offset) } };
-        });
-      entries.push({ binding: entries.length, resource: { buffer: this.arenaBuffer, offset: 0, size: words * 4 } });
-      bindGroup = this.gpu.createBindGroup({ layout: entry.layout, entries });
-      this.bindGroups.set(key, bindGroup);
+    const bindGroup = this.bindGroupFor(entry, words, records);
+    const w = d.workgroups;
+    let x: number, y: number, z = 1;
+    if ('threads' in w) {
+      const groups = Math.ceil(w.threads / w.size);
+      if (groups === 0) return;
+      const max = this.maxWorkgroups;
+      x = Math.min(groups, max);
+      y = Math.ceil(groups / x);
+      if (y > max) throw new Error(`webgpu: ${w.threads} threads exceed the dispatch grid`);
+    } else {
+      x = w[0];
+      y = w[1] ?? 1;
+      z = w[2] ?? 1;
+      if (x === 0) return;
     }
-    const [x, y, z] = this.grid(d.workgroups);
-    if (x === 0) return;
     const pass = this.computePass();
-    pass.setPipeline(entry.pipeline);
+    if (this.passPipeline !== entry.pipeline) {
+      pass.setPipeline(entry.pipeline);
+      this.passPipeline = entry.pipeline;
+    }
     this.dynamicOffset[0] = at * 4;
     pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(x, y, z);
@@ -479,7 +529,7 @@ export class WebGPUBackend implements Backend {
     }
     this.bindingLimit = limit;
     this.windowBytes = this.windowSize(limit);
-    this.bindGroups.clear();
+    this.clearBindGroups();
   }
 
   /**
@@ -526,19 +576,6 @@ export class WebGPUBackend implements Backend {
     return entry;
   }
 
-  private grid(w: GpuDispatch['workgroups']): [number, number, number] {
-    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
-    if ('threads' in w) {
-      const groups = Math.ceil(w.threads / w.size);
-      if (groups === 0) return [0, 1, 1];
-      const x = Math.min(groups, max);
-      const y = Math.ceil(groups / x);
-      if (y > max) throw new Error(`webgpu: ${w.threads} threads exceed the dispatch grid`);
-      return [x, y, 1];
-    }
-    return [w[0], w[1] ?? 1, w[2] ?? 1];
-  }
-
   // ---- submission ---------------------------------------------------------------------------
 
   private commandEncoder(): GPUCommandEncoder {
@@ -547,7 +584,10 @@ export class WebGPUBackend implements Backend {
   }
 
   private computePass(): GPUComputePassEncoder {
-    this.pass ??= this.commandEncoder().beginComputePass();
+    if (this.pass === null) {
+      this.pass = this.commandEncoder().beginComputePass();
+      this.passPipeline = null;
+    }
     return this.pass;
   }
 

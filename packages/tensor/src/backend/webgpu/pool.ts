@@ -8,11 +8,11 @@
  * the same way every iteration gets the same buffers every iteration, and the backend's bind
  * groups (keyed by buffer) are reused instead of created.
  */
-/** What the pool knows of a buffer it made: its id, its size, and the id as a bind-group key part (no native calls to ask). */
+/** What the pool knows of a buffer it made: its id and size (no native calls to ask). */
 export interface BufferRecord {
   readonly id: number;
   readonly size: number;
-  readonly key: string;
+  readonly buffer: GPUBuffer;
 }
 
 export class BufferPool {
@@ -50,7 +50,7 @@ export class BufferPool {
     this.created += size;
     const buffer = this.device.createBuffer({ size, usage: this.usage });
     const id = this.nextId++;
-    this.records.set(buffer, { id, size, key: String(id) });
+    this.records.set(buffer, { id, size, buffer });
     return buffer;
   }
 
