@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { manualSeed, randn } from '@llmts/tensor';
-import { getBackend, initWebGPU } from '@llmts/tensor/internal';
+import { getBackend, initWebGPU, setGpuMatmulKernel } from '@llmts/tensor/internal';
 import { GPT, generate, getPreset, makeConfig } from '@llmts/gpt';
 import { measureStep, type StepFigures } from './gpu-step.ts';
 
@@ -46,22 +46,18 @@ async function matmuls(sizes: number[], runs: number): Promise<MatmulRow[]> {
     manualSeed(n);
     const a = randn([n, n], { device: 'gpu' });
     const b = randn([n, n], { device: 'gpu' });
-    const cases: [string, () => { dispose(): void }, string | undefined][] = [
+    const cases: [string, () => { dispose(): void }, 'generic' | undefined][] = [
       ['large tile, A·B', () => a.matmul(b), undefined],
       ['generic 64×64, A·B', () => a.matmul(b), 'generic'],
       ['A·Bᵀ (Linear layout)', () => a.matmul(b.T), undefined],
     ];
     for (const [kernel, fn, mode] of cases) {
-      const before = process.env.LLMTS_GPU_MATMUL;
-      if (mode) process.env.LLMTS_GPU_MATMUL = mode;
+      setGpuMatmulKernel(mode);
       try {
         const ms = await timeGpu(fn, runs);
         rows.push({ size: n, kernel, ms: +ms.toFixed(3), tflops: +((2 * n ** 3) / (ms * 1e9)).toPrecision(4) });
       } finally {
-        if (mode) {
-          if (before === undefined) delete process.env.LLMTS_GPU_MATMUL;
-          else process.env.LLMTS_GPU_MATMUL = before;
-        }
+        setGpuMatmulKernel();
       }
     }
     a.dispose();

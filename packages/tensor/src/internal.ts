@@ -6,7 +6,7 @@
 export type { Backend, Storage, View, Kernel, WorkCounters } from './backend/types.ts';
 export { registerBackend, getBackend } from './backend/registry.ts';
 export { initWebGPU, webgpuBackend } from './backend/webgpu/open.ts';
-export { matmulTile } from './backend/webgpu/matmul.ts';
+export { matmulTile, setGpuMatmulKernel } from './backend/webgpu/matmul.ts';
 export { numel } from './shape.ts';
 export { randomInts, randomUniform } from './random.ts';
 export { sumToShape } from './autograd/sum-to-shape.ts';

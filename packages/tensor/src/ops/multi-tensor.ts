@@ -54,14 +54,14 @@ function adamMany(ctx: GpuKernelContext, grads: readonly View[], dtypes: readonl
   const at = starts(a.counts);
   const total = at[k]!;
   if (total === 0) return;
-  const decls = Array.from({ length: k }, (_, t) => [
+  const hyperAt = 1 + (k + 1) + k; // total, starts, grad offsets
+  const decls = () => Array.from({ length: k }, (_, t) => [
     { name: `g${t}`, dtype: grads[t]!.dtype },
     { name: `p${t}`, dtype: dtypes[t]!, write: true },
     { name: `m${t}`, dtype: 'float32' as DType, write: true },
     { name: `v${t}`, dtype: 'float32' as DType, write: true },
   ]).flat();
-  const hyperAt = 1 + (k + 1) + k; // total, starts, grad offsets
-  const code = cachedSource(`adam.many:${grads.map((g) => g.dtype).join()}:${dtypes.join()}`, () => `${header(decls)}
+  const code = cachedSource(`adam.many:${grads.map((g) => g.dtype).join()}:${dtypes.join()}`, () => `${header(decls())}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 256u;

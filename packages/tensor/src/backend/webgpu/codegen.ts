@@ -257,26 +257,31 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
   const { dims, strideSets } = collapse(out.shape, [contiguousStrides(out.shape), ...inputs.map((v) => v.strides)]);
   const rank = dims.length;
   const params: number[] = [n, rank, ...dims];
-  const loads: string[] = [];
-  const layout: string[] = [];
-  inputs.forEach((v, k) => {
+  // each input's first param word, and whether it is read contiguously (else its strides follow)
+  const firstWord: number[] = [];
+  let layout = '';
+  for (let k = 0; k < inputs.length; k++) {
+    const v = inputs[k]!;
     const strides = strideSets[k + 1]!;
-    const contiguous = strides.every((s, d) => s === strideSets[0]![d]);
-    const at = params.length;
+    const outStrides = strideSets[0]!;
+    let contiguous = true;
+    for (let d = 0; d < strides.length; d++) if (strides[d] !== outStrides[d]) contiguous = false;
+    firstWord.push(params.length);
     params.push(v.offset);
-    layout.push(`${v.dtype}${contiguous ? 'c' : 's'}`);
-    if (contiguous) loads.push(`  let a${k} = ${load(v.dtype, `in${k}[P[${at}u] + i]`)};`);
-    else {
-      params.push(...strides);
-      loads.push(`  let a${k} = ${load(v.dtype, `in${k}[strided(i, 2u, P[1], ${at}u)]`)};`);
-    }
-  });
+    layout += `${k === 0 ? '' : ','}${v.dtype}${contiguous ? 'c' : 's'}`;
+    if (!contiguous) for (const st of strides) params.push(st);
+  }
   const extraAt = params.length;
-  params.push(...extra);
+  for (const w of extra) params.push(w);
   const value = expr(inputs.map((_, k) => `a${k}`), extraAt);
   // the specialisation: expression, output dtype, rank, and each input's dtype and layout
-  const code = cachedSource(`elementwise:${value}|${out.dtype}|${rank}|${layout.join(',')}`, () => {
+  const code = cachedSource(`elementwise:${value}|${out.dtype}|${rank}|${layout}`, () => {
     const bindings: BindingDecl[] = [...inputs.map((v, k) => ({ name: `in${k}`, dtype: v.dtype })), { name: 'out', dtype: out.dtype, write: true }];
+    const loads = inputs.map((v, k) => {
+      const at = firstWord[k]!;
+      const contiguous = layout.split(',')[k]!.endsWith('c');
+      return `  let a${k} = ${load(v.dtype, contiguous ? `in${k}[P[${at}u] + i]` : `in${k}[strided(i, 2u, P[1], ${at}u)]`)};`;
+    });
     return `${header(bindings)}
 ${entry(`  if (i >= P[0]) { return; }
 ${loads.join('\n')}

@@ -5,7 +5,7 @@
  */
 import { setting } from '../../env/env.ts';
 import type { DType } from '../../dtype.ts';
-import type { GpuKernelContext, OutputSpec, View } from '../types.ts';
+import type { GpuBindingRef, GpuKernelContext, OutputSpec, View } from '../types.ts';
 import { geluWgsl, header, load, store, cachedSource } from './codegen.ts';
 
 const BM = 64, BN = 64, BK = 16;
@@ -123,8 +123,13 @@ interface BigTileLayout {
   extra: Extra;
 }
 
-function bigTileCode(o: BigTileLayout): string {
-  return cachedSource(`matmul.big:${o.aTransposed}:${o.bTransposed}:${o.bias}:${o.extra}`, () => bigTileSource(o));
+const EXTRAS: readonly Extra[] = ['none', 'rowSums', 'gelu', 'gelu-tanh'];
+/** The large-tile sources by layout (index: aTransposed, bTransposed, bias, extra as bits): no key string per product. */
+const bigTileSources: (string | undefined)[] = [];
+
+function bigTileCode(aTransposed: boolean, bTransposed: boolean, bias: boolean, extra: Extra): string {
+  const index = (aTransposed ? 1 : 0) | (bTransposed ? 2 : 0) | (bias ? 4 : 0) | (EXTRAS.indexOf(extra) << 3);
+  return (bigTileSources[index] ??= bigTileSource({ aTransposed, bTransposed, bias, extra }));
 }
 
 /**
@@ -222,15 +227,31 @@ ${sums.store}}`;
 function bigTileFits(a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, bias?: View): { aTransposed: boolean; bTransposed: boolean } | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || out.dtype !== 'float32' || (bias !== undefined && bias.dtype !== 'float32')) return null;
   if (M < 64 || N < 64 || K < 16) return null;
-  if (setting('LLMTS_GPU_MATMUL') === 'generic') return null;
+  if (gpuMatmulKernel() === 'generic') return null;
   const r = batch.length;
-  const [aRs, aCs, bRs, bCs] = [a.strides[r]!, a.strides[r + 1]!, b.strides[r]!, b.strides[r + 1]!];
-  const aligned = (v: number) => v % 4 === 0;
-  if (!aligned(b.offset) || !aligned(a.offset)) return null;
-  if (![...a.strides.slice(0, r), ...b.strides.slice(0, r)].every(aligned)) return null;
-  const bTransposed = bCs === 1 && aligned(bRs) ? false : bRs === 1 && aligned(bCs) ? true : null;
-  const aTransposed = aCs === 1 && aligned(aRs) ? false : aRs === 1 && aligned(aCs) ? true : null;
+  const aRs = a.strides[r]!, aCs = a.strides[r + 1]!, bRs = b.strides[r]!, bCs = b.strides[r + 1]!;
+  if (b.offset % 4 !== 0 || a.offset % 4 !== 0) return null;
+  for (let d = 0; d < r; d++) if (a.strides[d]! % 4 !== 0 || b.strides[d]! % 4 !== 0) return null;
+  const bTransposed = bCs === 1 && bRs % 4 === 0 ? false : bRs === 1 && bCs % 4 === 0 ? true : null;
+  const aTransposed = aCs === 1 && aRs % 4 === 0 ? false : aRs === 1 && aCs % 4 === 0 ? true : null;
   return aTransposed === null || bTransposed === null ? null : { aTransposed, bTransposed };
+}
+
+let kernelChoice: 'auto' | 'generic' | undefined;
+
+/** Which matmul kernels products may take: 'auto' (the large tile where it fits) or 'generic' (LLMTS_GPU_MATMUL=generic). */
+function gpuMatmulKernel(): 'auto' | 'generic' {
+  kernelChoice ??= setting('LLMTS_GPU_MATMUL') === 'generic' ? 'generic' : 'auto';
+  return kernelChoice;
+}
+
+/**
+ * Make every GPU product take the generic 64×64 kernel ('generic') or the large tile where it fits
+ * ('auto'); without an argument, back to LLMTS_GPU_MATMUL (read at the first product). Benchmarks
+ * compare the kernels with it.
+ */
+export function setGpuMatmulKernel(kind?: 'auto' | 'generic'): void {
+  kernelChoice = kind;
 }
 
 /** Which GPU kernel a product of these views takes: 'large' (128×128 tiles) or 'generic' (64×64). */
@@ -248,6 +269,15 @@ export interface MatmulEpilogue {
   gelu?: 'exact' | 'tanh';
 }
 
+/**
+ * The bindings of a product, by kernel (bit 0: the large tile binds each operand twice, as f32 and
+ * vec4), bias (bit 1) and a second output (bit 2).
+ */
+const BINDINGS: readonly (readonly GpuBindingRef[])[] = Array.from({ length: 8 }, (_, k) => {
+  const operands: GpuBindingRef[] = k & 1 ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }] : [{ input: 0 }, { input: 1 }];
+  return [...operands, ...(k & 2 ? [{ input: 2 }] : []), { output: 0 }, ...(k & 4 ? [{ output: 1 }] : [])];
+});
+
 /** C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch), with an epilogue. */
 export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, e: MatmulEpilogue = {}): void {
   const { bias, rowSums = false } = e;
@@ -262,18 +292,17 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
   }
   const big = bigTileFits(a, b, out, batch, M, N, K, bias);
   const tile = big ? 128 : BM;
-  const src = big ? bigTileCode({ ...big, bias: bias !== undefined, extra }) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, extra);
-  const secondOutput = extra === 'none' ? [] : [{ output: 1 }];
-  const base = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!];
-  const tail = [...batch, ...a.strides.slice(0, r), ...b.strides.slice(0, r), ...(bias ? [bias.offset] : [])];
+  const src = big ? bigTileCode(big.aTransposed, big.bTransposed, bias !== undefined, extra) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, extra);
+  const bindings = BINDINGS[(big ? 1 : 0) | (bias ? 2 : 0) | (extra === 'none' ? 0 : 4)]!;
+  // P: M N K rank, A's offset and strides, B's, the first batch, the batch dims, A's and B's batch strides, the bias offset
+  const params = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!, 0];
+  for (let d = 0; d < r; d++) params.push(batch[d]!);
+  for (let d = 0; d < r; d++) params.push(a.strides[d]!);
+  for (let d = 0; d < r; d++) params.push(b.strides[d]!);
+  if (bias) params.push(bias.offset);
   const perDispatch = 65535;
   for (let start = 0; start < total; start += perDispatch) {
-    const count = Math.min(perDispatch, total - start);
-    ctx.dispatch({
-      code: src,
-      bindings: big ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...secondOutput] : [{ input: 0 }, { input: 1 }, ...(bias ? [{ input: 2 }] : []), { output: 0 }, ...secondOutput],
-      params: [...base, start, ...tail],
-      workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), count],
-    });
+    params[10] = start;
+    ctx.dispatch({ code: src, bindings, params, workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), Math.min(perDispatch, total - start)] });
   }
 }
