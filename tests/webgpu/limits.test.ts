@@ -78,6 +78,24 @@ describe.skipIf(!hasBackend('gpu'))('a device that binds WebGPU\'s minimum of 8 
     });
   });
 
+  it('a product whose operands are bound in windows takes the generic kernel where the large tile would bind more than 8 (GPT-2\'s tied lm_head)', async () => {
+    manualSeed(41);
+    // with bindings of 64 KiB: x (128 × 128) fits one, W (200 × 128) and the output (128 × 200) take two
+    // each; the large tile binds x and W twice: 2 + 4 + 2 + the params = 9
+    const x0 = randn([128, 128]), w0 = randn([200, 128]);
+    const cpu = await values(x0.matmul(w0.T));
+    webgpuBackend()!.setBindingLimit(65536);
+    try {
+      const before = getBackend('gpu').counters().windowedDispatches;
+      const gpu = await values(x0.to('gpu').matmul(w0.to('gpu').T));
+      expect(getBackend('gpu').counters().windowedDispatches).toBeGreaterThan(before);
+      const r = compareArrays(gpu, cpu, { rtol: 1e-4, atol: 1e-4 });
+      expect(r.ok, `differs at ${r.index}`).toBe(true);
+    } finally {
+      webgpuBackend()!.setBindingLimit();
+    }
+  });
+
   it('a kernel binding more is refused naming it and the counts, and the device keeps working', async () => {
     const nine: Kernel<null> = {
       name: 'nineBindings',

@@ -92,6 +92,8 @@ export interface GpuKernelContext {
    * read or sync throws `describe(failure)`, the same error the CPU throws at once.
    */
   check(describe: (failure: GpuFailure) => string): number;
+  /** The storage buffers a binding takes: 1, or more when its tensor is larger than one binding and is bound in windows. */
+  bindingsOf(ref: GpuBindingRef): number;
 }
 
 export type GpuKernel<A> = (ctx: GpuKernelContext, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A) => void;

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
-import { emptyCounters, type Backend, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
+import { emptyCounters, type Backend, type GpuBindingRef, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
 import { BufferPool, type BufferRecord } from './pool.ts';
 import { CollectionTrigger, registerStorage, unregisterStorage } from '../collector.ts';
 import { elementwise, gpuItemSize } from './codegen.ts';
@@ -547,8 +547,8 @@ export class WebGPUBackend implements Backend {
 
   /** How many storage bindings a tensor's buffer takes in a dispatch (more than one when bound in windows). */
   bindingsOf(storage: Storage): number {
-    const buffer = (storage as GpuStorage).buffer;
-    return this.windowsOf(buffer, this.recordOf(buffer).size);
+    const record = (storage as GpuStorage).record;
+    return record.size > this.bindingLimit ? this.windowsOf(record.buffer, record.size) : 1;
   }
 
   /** The windows a buffer of `size` bytes is bound in: 1 up to the binding limit (always for the error buffer, 16 KiB, which only a test's tiny limit could pass). */
@@ -671,6 +671,13 @@ class KernelRun implements GpuKernelContext {
 
   check(describe: (failure: GpuFailure) => string): number {
     return this.backend.check(describe);
+  }
+
+  bindingsOf(ref: GpuBindingRef): number {
+    if ('input' in ref) return this.backend.bindingsOf(this.inputs[ref.input]!.storage);
+    if ('output' in ref) return this.backend.bindingsOf(this.outs[ref.output]!);
+    if ('scratch' in ref) return this.backend.bindingsOf(this.scratches[ref.scratch]!);
+    return 1;
   }
 }
 

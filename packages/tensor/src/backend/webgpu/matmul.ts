@@ -278,6 +278,13 @@ const BINDINGS: readonly (readonly GpuBindingRef[])[] = Array.from({ length: 8 }
   return [...operands, ...(k & 2 ? [{ input: 2 }] : []), { output: 0 }, ...(k & 4 ? [{ output: 1 }] : [])];
 });
 
+/** The storage buffers a dispatch with these bindings takes, the params included. */
+function storageBuffers(ctx: GpuKernelContext, bindings: readonly GpuBindingRef[]): number {
+  let n = 1;
+  for (const ref of bindings) n += ctx.bindingsOf(ref);
+  return n;
+}
+
 /** C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch), with an epilogue. */
 export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, e: MatmulEpilogue = {}): void {
   const { bias, rowSums = false } = e;
@@ -290,10 +297,16 @@ export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSp
     if (rowSums && M > 0) ctx.clearOutput(1); // nothing to sum: zeros
     return;
   }
-  const big = bigTileFits(a, b, out, batch, M, N, K, bias);
+  let big = bigTileFits(a, b, out, batch, M, N, K, bias);
+  let bindings = BINDINGS[(big ? 1 : 0) | (bias ? 2 : 0) | (extra === 'none' ? 0 : 4)]!;
+  if (big && storageBuffers(ctx, bindings) > ctx.caps.maxStorageBuffers) {
+    // the large tile binds A and B twice: with operands bound in windows that can pass the device's
+    // storage buffers (GPT-2's tied lm_head on a device at 8), where the generic kernel still fits
+    big = null;
+    bindings = BINDINGS[(bias ? 2 : 0) | (extra === 'none' ? 0 : 4)]!;
+  }
   const tile = big ? 128 : BM;
   const src = big ? bigTileCode(big.aTransposed, big.bTransposed, bias !== undefined, extra) : code(a.dtype, b.dtype, out.dtype, bias?.dtype, extra);
-  const bindings = BINDINGS[(big ? 1 : 0) | (bias ? 2 : 0) | (extra === 'none' ? 0 : 4)]!;
   // P: M N K rank, A's offset and strides, B's, the first batch, the batch dims, A's and B's batch strides, the bias offset
   const params = [M, N, K, r, a.offset, a.strides[r]!, a.strides[r + 1]!, b.offset, b.strides[r]!, b.strides[r + 1]!, 0];
   for (let d = 0; d < r; d++) params.push(batch[d]!);
