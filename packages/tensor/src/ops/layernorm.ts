@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { atomicAddF32, header, load, rowEntry, rowHelpers, store, cachedSource } from '../backend/webgpu/codegen.ts';
+import { atomicAddF32, cachedSource, f32bits, header, load, rowEntry, rowHelpers, store } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
@@ -70,8 +70,7 @@ ${rowEntry(`  let C = P[1];
     y[r * C + j] = ${store(y!.dtype, 'v')};
   }`)}`);
     const bindings = [{ input: 0 }, ...(w ? [{ input: 1 }] : []), ...(b ? [{ input: w ? 2 : 1 }] : []), { output: 0 }, { output: 1 }, { output: 2 }];
-    const f32 = new Float32Array([a.eps]);
-    ctx.dispatch({ code, bindings, params: [a.rows, a.cols, new Uint32Array(f32.buffer)[0]!, x.offset, w?.offset ?? 0, b?.offset ?? 0], workgroups: { threads: a.rows, size: 1 } });
+    ctx.dispatch({ code, bindings, params: [a.rows, a.cols, f32bits(a.eps), x.offset, w?.offset ?? 0, b?.offset ?? 0], workgroups: { threads: a.rows, size: 1 } });
   },
 };
 

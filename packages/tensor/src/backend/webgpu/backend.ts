@@ -57,6 +57,8 @@ interface PipelineEntry {
 
 /** Distinct number constants kept on the device (a few dozen in practice). */
 const MAX_CONSTANTS = 4096;
+/** Hash keys are masked to 30 bits: V8 keeps such numbers unboxed, so map lookups neither allocate nor hash a double. */
+const SMALL_INT = 0x3fffffff;
 /** Bind groups kept for reuse before the cache starts over. */
 const MAX_BIND_GROUPS = 16384;
 
@@ -378,6 +380,7 @@ export class WebGPUBackend implements Backend {
   private bindGroupFor(entry: PipelineEntry, words: number, records: readonly BufferRecord[]): GPUBindGroup {
     let h = Math.imul(entry.id + 1, 0x9e3779b1) ^ words;
     for (let b = 0; b < records.length; b++) h = Math.imul(h ^ records[b]!.id, 16777619);
+    h &= SMALL_INT; // a small integer key: no heap number for the map to hash
     let bucket = this.bindGroups.get(h);
     if (bucket !== undefined) {
       search: for (let k = 0; k < bucket.length; k++) {
@@ -568,6 +571,7 @@ export class WebGPUBackend implements Backend {
     const kinds = bindingKinds(d);
     let h = (n * 31 + kinds) | 0;
     for (let k = 0; k < 32; k++) h = (Math.imul(h, 16777619) ^ code.charCodeAt(Math.floor((k * n) / 32))) | 0;
+    h &= SMALL_INT;
     let bucket = this.pipelines.get(h);
     if (bucket === undefined) this.pipelines.set(h, (bucket = []));
     for (const e of bucket) if (e.kinds === kinds && e.bindings === d.bindings.length && e.code === code) return e;
