@@ -1,8 +1,8 @@
 /**
  * What one trainer step costs the device, in figures that do not depend on the hardware: kernel
  * launches, GPU dispatches and submits, bind groups, bytes alive at the peak (parameters, gradients
- * and optimizer state included), host µs spent encoding per dispatch (the mean over the steps) and
- * host ms spent encoding the median step; and ms/step. The step is the trainer's own (`trainStep`:
+ * and optimizer state included), host µs spent encoding per dispatch (the mean over the steps; and of
+ * it, the µs inside Dawn's own calls) and host ms spent encoding the median step; and ms/step. The step is the trainer's own (`trainStep`:
  * forward, backward, gradient clipping, AdamW) on the preset's model with its dropout, weight decay
  * and clipping, on a fixed random batch.
  *
@@ -51,6 +51,8 @@ export interface StepFigures {
   /** Dispatches that bound a tensor larger than one storage binding in windows. */
   windowed: number;
   'host µs/dispatch': number;
+  /** Of that, the µs inside Dawn's (the driver's) encoding and submitting calls; the rest is llm.ts's own. */
+  'driver µs/dispatch': number;
   /** Host time encoding the median step (what a fast GPU waits on). */
   'host ms/step': number;
   'peak MiB': number;
@@ -113,12 +115,13 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
       bindGroups: per(c.bindGroups),
       windowed: per(c.windowedDispatches),
       'host µs/dispatch': c.dispatches > 0 ? +((c.hostMs * 1000) / c.dispatches).toFixed(1) : 0,
+      'driver µs/dispatch': c.dispatches > 0 ? +((c.driverMs * 1000) / c.dispatches).toFixed(1) : 0,
       'host ms/step': +hostTimes[Math.floor(hostTimes.length / 2)]!.toFixed(2),
       'peak MiB': +(peak / 2 ** 20).toFixed(1),
       'params+state MiB': +(paramsAndState / 2 ** 20).toFixed(1),
     };
   } catch (e) {
-    return { ...base, params: model?.numParameters() ?? 0, 'ms/step': NaN, kernels: 0, dispatches: 0, submits: 0, bindGroups: 0, windowed: 0, 'host µs/dispatch': 0, 'host ms/step': 0, 'peak MiB': 0, 'params+state MiB': 0, error: (e as Error).message.split('\n')[0]! };
+    return { ...base, params: model?.numParameters() ?? 0, 'ms/step': NaN, kernels: 0, dispatches: 0, submits: 0, bindGroups: 0, windowed: 0, 'host µs/dispatch': 0, 'driver µs/dispatch': 0, 'host ms/step': 0, 'peak MiB': 0, 'params+state MiB': 0, error: (e as Error).message.split('\n')[0]! };
   } finally {
     optimizer?.dispose();
     model?.dispose();

@@ -169,11 +169,13 @@ export interface WorkCounters {
   uploadBytes: number;
   /** Milliseconds the host spent inside kernel launches: encoding on the GPU, computing on the CPU. */
   hostMs: number;
+  /** GPU: of `hostMs`, the milliseconds inside Dawn's (or the browser's) encoding and submitting calls. */
+  driverMs: number;
 }
 
 /** Zeroed counters. */
 export function emptyCounters(): WorkCounters {
-  return { kernels: 0, dispatches: 0, submits: 0, pipelines: 0, bindGroups: 0, windowedDispatches: 0, uploads: 0, uploadBytes: 0, hostMs: 0 };
+  return { kernels: 0, dispatches: 0, submits: 0, pipelines: 0, bindGroups: 0, windowedDispatches: 0, uploads: 0, uploadBytes: 0, hostMs: 0, driverMs: 0 };
 }
 
 /** A device's memory, as `memoryStats(device)` reports it. */

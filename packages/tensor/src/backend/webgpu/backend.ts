@@ -118,6 +118,8 @@ export class WebGPUBackend implements Backend {
   private readonly windowedPipelines = new Map<string, PipelineEntry>();
   private readonly offsetAlign: number;
   private destroyed = false;
+  /** Kernel launches under way (driver time is counted only inside one, as part of the host time). */
+  private launching = 0;
   /** The error buffer of validating kernels (4 words per slot) and the checks not yet read back. */
   private errorBuffer: GPUBuffer | null = null;
   private checks: PendingCheck[] = [];
@@ -347,17 +349,29 @@ export class WebGPUBackend implements Backend {
   private runGpu<A>(kernel: Kernel<A>, inputs: readonly View[], specs: readonly OutputSpec[], outs: readonly GpuStorage[], attrs: A): void {
     const t0 = performance.now();
     this.work.kernels++;
-    const run = new KernelRun(this, kernel.name, inputs, outs);
-    kernel.gpu!(run, inputs, specs, attrs);
-    for (const s of run.scratches) this.free(s);
-    this.work.hostMs += performance.now() - t0;
+    this.launching++;
+    try {
+      const run = new KernelRun(this, kernel.name, inputs, outs);
+      kernel.gpu!(run, inputs, specs, attrs);
+      for (const s of run.scratches) this.free(s);
+    } finally {
+      this.launching--;
+      this.work.hostMs += performance.now() - t0;
+    }
   }
 
   /** Zero-fill an output before a kernel's dispatches add into it. */
   clearBuffer(storage: GpuStorage): void {
+    const t = performance.now();
     this.endPass();
     this.commandEncoder().clearBuffer(storage.buffer, 0, storage.bytes);
     this.pending++;
+    this.driverTime(t);
+  }
+
+  /** Count the time since `t` as spent in the driver's calls, when inside a kernel launch (see WorkCounters.driverMs). */
+  private driverTime(t: number): void {
+    if (this.launching > 0) this.work.driverMs += performance.now() - t;
   }
 
   /** The pool's record of a buffer, or one made here for buffers the pool did not make (constants' are pooled too; the error buffer is not). */
@@ -459,6 +473,7 @@ export class WebGPUBackend implements Backend {
       z = w[2] ?? 1;
       if (x === 0) return;
     }
+    const t = performance.now();
     const pass = this.computePass();
     if (this.passPipeline !== entry.pipeline) {
       pass.setPipeline(entry.pipeline);
@@ -467,6 +482,7 @@ export class WebGPUBackend implements Backend {
     this.dynamicOffset[0] = at * 4;
     pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(x, y, z);
+    this.driverTime(t);
     this.work.dispatches++;
     if (split !== null) this.work.windowedDispatches++;
     if (this.pacing.encoded(x * y * z, ++this.pending)) this.flush();
@@ -603,9 +619,11 @@ export class WebGPUBackend implements Backend {
   /** Submit everything encoded so far. */
   flush(): void {
     if (this.encoder === null) return;
+    const t = performance.now();
     this.endPass();
     if (this.arenaUsed > 0) this.gpu.queue.writeBuffer(this.arenaBuffer, 0, this.arena.buffer, 0, this.arenaUsed * 4);
     this.gpu.queue.submit([this.encoder.finish()]);
+    this.driverTime(t);
     this.pacing.submitted(performance.now());
     this.work.submits++;
     this.encoder = null;
