@@ -259,6 +259,7 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
   const params: number[] = [n, rank, ...dims];
   // each input's first param word, and whether it is read contiguously (else its strides follow)
   const firstWord: number[] = [];
+  const contiguousInput: boolean[] = [];
   let layout = '';
   for (let k = 0; k < inputs.length; k++) {
     const v = inputs[k]!;
@@ -267,6 +268,7 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
     let contiguous = true;
     for (let d = 0; d < strides.length; d++) if (strides[d] !== outStrides[d]) contiguous = false;
     firstWord.push(params.length);
+    contiguousInput.push(contiguous);
     params.push(v.offset);
     layout += `${k === 0 ? '' : ','}${v.dtype}${contiguous ? 'c' : 's'}`;
     if (!contiguous) for (const st of strides) params.push(st);
@@ -279,8 +281,7 @@ export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out:
     const bindings: BindingDecl[] = [...inputs.map((v, k) => ({ name: `in${k}`, dtype: v.dtype })), { name: 'out', dtype: out.dtype, write: true }];
     const loads = inputs.map((v, k) => {
       const at = firstWord[k]!;
-      const contiguous = layout.split(',')[k]!.endsWith('c');
-      return `  let a${k} = ${load(v.dtype, contiguous ? `in${k}[P[${at}u] + i]` : `in${k}[strided(i, 2u, P[1], ${at}u)]`)};`;
+      return `  let a${k} = ${load(v.dtype, contiguousInput[k] ? `in${k}[P[${at}u] + i]` : `in${k}[strided(i, 2u, P[1], ${at}u)]`)};`;
     });
     return `${header(bindings)}
 ${entry(`  if (i >= P[0]) { return; }
