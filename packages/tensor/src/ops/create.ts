@@ -7,7 +7,7 @@ import { runKernel } from './apply.ts';
 import { pendingStorage, type CpuStorage } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { hash2, nextDrawKey, normalAt, uniformAt, umulhi } from '../random.ts';
-import { computeType, entry, f32bits, header, store } from '../backend/webgpu/codegen.ts';
+import { cachedSource, computeType, entry, f32bits, header, store } from '../backend/webgpu/codegen.ts';
 import { where } from './binary.ts';
 
 /** Where and how a new tensor is made. */
@@ -133,9 +133,9 @@ const fillKernel: Kernel<{ value: number }> = {
     const t = computeType(out!.dtype);
     const v = t === 'f32' ? 'pf(1u)' : t === 'i32' ? 'bitcast<i32>(P[1])' : 'P[1]';
     const bits = t === 'f32' ? f32bits(value) : value >>> 0;
-    const code = `${header([{ name: 'out', dtype: out!.dtype, write: true }])}
+    const code = cachedSource(`fill:${out!.dtype}`, () => `${header([{ name: 'out', dtype: out!.dtype, write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
-  out[i] = ${store(out!.dtype, v)};`)}`;
+  out[i] = ${store(out!.dtype, v)};`)}`);
     ctx.dispatch({ code, bindings: [{ output: 0 }], params: [n, bits], workgroups: { threads: n, size: 256 } });
   },
 };
@@ -222,9 +222,9 @@ const arangeKernel: Kernel<{ start: number; step: number }> = {
   gpu: (ctx, _inputs, [out], { start, step }) => {
     const n = numel(out!.shape);
     if (n === 0) return;
-    const code = `${header([{ name: 'out', dtype: 'int32', write: true }])}
+    const code = cachedSource('arange', () => `${header([{ name: 'out', dtype: 'int32', write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
-  out[i] = bitcast<i32>(P[1]) + i32(i) * bitcast<i32>(P[2]);`)}`;
+  out[i] = bitcast<i32>(P[1]) + i32(i) * bitcast<i32>(P[2]);`)}`);
     ctx.dispatch({ code, bindings: [{ output: 0 }], params: [n, start >>> 0, step >>> 0], workgroups: { threads: n, size: 256 } });
   },
 };
@@ -308,9 +308,9 @@ export const randomKernel: Kernel<RandomAttrs> = {
         ? 'pf(2u) + pf(3u) * sqrt(-2.0 * log((f32(hash2(P[1], 2u * i) >> 8u) + 1.0) / 16777217.0)) * cos(6.283185307179586 * uniform_at(P[1], 2u * i + 1u))'
         : 'bitcast<i32>(P[2]) + i32(umulhi32(hash2(P[1], i), P[3]))';
     const params = kind === 'int' ? [n, key, low >>> 0, (high - low) >>> 0] : [n, key, f32bits(low), f32bits(high)];
-    const code = `${header([{ name: 'out', dtype: out!.dtype, write: true }])}
+    const code = cachedSource(`random:${kind}:${out!.dtype}`, () => `${header([{ name: 'out', dtype: out!.dtype, write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
-  out[i] = ${store(out!.dtype, value)};`)}`;
+  out[i] = ${store(out!.dtype, value)};`)}`);
     ctx.dispatch({ code, bindings: [{ output: 0 }], params, workgroups: { threads: n, size: 256 } });
   },
 };

@@ -7,7 +7,7 @@
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { errorBinding, f32bits, header, load, rowEntry, store, wordAsInt32 } from '../backend/webgpu/codegen.ts';
+import { cachedSource, errorBinding, f32bits, header, load, rowEntry, store, wordAsInt32 } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
@@ -45,7 +45,7 @@ const ceKernel: Kernel<CeAttrs> = {
   },
   gpu: (ctx, [x, t], [loss, lse], a) => {
     const slot = ctx.check((f) => targetOutOfBounds(wordAsInt32(f.a), f.b, a.cols, a.ignoreIndex));
-    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'loss', dtype: loss!.dtype, write: true }, { name: 'lse', dtype: lse!.dtype, write: true }, errorBinding(6)])}
+    const code = cachedSource(`crossEntropy:${x!.dtype}:${loss!.dtype}:${lse!.dtype}`, () => `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'loss', dtype: loss!.dtype, write: true }, { name: 'lse', dtype: lse!.dtype, write: true }, errorBinding(6)])}
 ${rowEntry(`  let C = P[1];
   let base = P[4] + r * C;
   var m = -3.4e38; var total = 0.0;
@@ -65,7 +65,7 @@ ${rowEntry(`  let C = P[1];
       out = lv - (1.0 - pf(3u)) * picked - select(0.0, pf(3u) * total / f32(C), pf(3u) > 0.0);
     }
     loss[r] = ${store(loss!.dtype, 'out')};
-  }`)}`;
+  }`)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }, { output: 1 }, { errors: true }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset, slot], workgroups: { threads: a.rows, size: 1 } });
   },
 };
@@ -84,7 +84,7 @@ const ceBackwardKernel: Kernel<CeAttrs> = {
     }
   },
   gpu: (ctx, [x, t, lse, g], [dx], a) => {
-    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'lse', dtype: lse!.dtype }, { name: 'g', dtype: g!.dtype }, { name: 'dx', dtype: dx!.dtype, write: true }])}
+    const code = cachedSource(`crossEntropy.backward:${x!.dtype}:${lse!.dtype}:${g!.dtype}:${dx!.dtype}`, () => `${header([{ name: 'x', dtype: x!.dtype }, { name: 't', dtype: 'int32' }, { name: 'lse', dtype: lse!.dtype }, { name: 'g', dtype: g!.dtype }, { name: 'dx', dtype: dx!.dtype, write: true }])}
 ${rowEntry(`  let C = P[1];
   let tgt = t[P[5] + r];
   let ignored = tgt == bitcast<i32>(P[2]);
@@ -95,7 +95,7 @@ ${rowEntry(`  let C = P[1];
     var v = gr * (exp(${load(x!.dtype, 'x[P[4] + r * C + j]')} - lv) - u);
     if (!ignored && i32(j) == tgt) { v = v - gr * (1.0 - pf(3u)); }
     dx[r * C + j] = ${store(dx!.dtype, 'v')};
-  }`)}`;
+  }`)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { input: 3 }, { output: 0 }], params: [a.rows, a.cols, a.ignoreIndex >>> 0, f32bits(a.smoothing), x!.offset, t!.offset, lse!.offset, g!.offset, g!.strides[0]!], workgroups: { threads: a.rows, size: 1 } });
   },
 };

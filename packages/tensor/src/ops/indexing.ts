@@ -9,7 +9,7 @@ import { where } from './binary.ts';
 import { mapUnary } from '../backend/cpu/elementwise.ts';
 import { zeros } from './create.ts';
 import { numel } from '../shape.ts';
-import { atomicAddF32, elementwise, entry, errorBinding, header, wordAsInt32 } from '../backend/webgpu/codegen.ts';
+import { atomicAddF32, cachedSource, elementwise, entry, errorBinding, header, wordAsInt32 } from '../backend/webgpu/codegen.ts';
 
 interface IndexAttrs {
   dim: number;
@@ -84,12 +84,12 @@ const gatherKernel: Kernel<IndexAttrs> = {
     const slot = ctx.check((f) => outOfBounds(op, wordAsInt32(f.a), dim, size).message);
     const params = [n, rank, ...index!.shape, index!.offset, ...index!.strides, x!.offset, ...xStrides, x!.strides[dim]!, size, slot];
     const idxAt = 2 + rank, xAt = idxAt + 1 + rank, stepAt = xAt + 1 + rank;
-    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 'index', dtype: 'int32' }, { name: 'out', dtype: out!.dtype, write: true }, errorBinding(stepAt + 2)])}
+    const code = cachedSource(`gather:${x!.dtype}:${out!.dtype}:${rank}`, () => `${header([{ name: 'x', dtype: x!.dtype }, { name: 'index', dtype: 'int32' }, { name: 'out', dtype: out!.dtype, write: true }, errorBinding(stepAt + 2)])}
 ${entry(`  if (i >= P[0]) { return; }
   let raw = index[strided(i, 2u, P[1], ${idxAt}u)];
   if (raw < 0 || raw >= i32(P[${stepAt + 1}])) { fail(1u, bitcast<u32>(raw), i); }
   let j = u32(clamp(raw, 0, i32(P[${stepAt + 1}]) - 1));
-  out[i] = x[strided(i, 2u, P[1], ${xAt}u) + j * P[${stepAt}]];`)}`;
+  out[i] = x[strided(i, 2u, P[1], ${xAt}u) + j * P[${stepAt}]];`)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }, { errors: true }], params, workgroups: { threads: n, size: 256 } });
   },
 };
@@ -128,17 +128,15 @@ const scatterAddKernel: Kernel<IndexAttrs> = {
     const slot = ctx.check((f) => outOfBounds(op, wordAsInt32(f.a), dim, size).message);
     const params = [n, rank, ...index!.shape, index!.offset, ...index!.strides, src!.offset, ...src!.strides, 0, ...outStrides.map((st, i) => (i === dim ? 0 : st)), outStrides[dim]!, size, slot];
     const idxAt = 2 + rank, srcAt = idxAt + 1 + rank, outAt = srcAt + 1 + rank, stepAt = outAt + 1 + rank;
-    const add = out!.dtype === 'int32'
-      ? '  atomicAdd(&out[o], v);'
-      : atomicAddF32('out[o]', 'v');
-    const code = `${header([{ name: 'index', dtype: 'int32' }, { name: 'src', dtype: src!.dtype }, { name: 'out', dtype: out!.dtype, atomic: true }, errorBinding(stepAt + 2)])}
+    const add = () => (out!.dtype === 'int32' ? '  atomicAdd(&out[o], v);' : atomicAddF32('out[o]', 'v'));
+    const code = cachedSource(`scatterAdd:${src!.dtype}:${out!.dtype}:${rank}`, () => `${header([{ name: 'index', dtype: 'int32' }, { name: 'src', dtype: src!.dtype }, { name: 'out', dtype: out!.dtype, atomic: true }, errorBinding(stepAt + 2)])}
 ${entry(`  if (i >= P[0]) { return; }
   let raw = index[strided(i, 2u, P[1], ${idxAt}u)];
   if (raw < 0 || raw >= i32(P[${stepAt + 1}])) { fail(1u, bitcast<u32>(raw), i); return; }
   let j = u32(raw);
   let v = src[strided(i, 2u, P[1], ${srcAt}u)];
   let o = strided(i, 2u, P[1], ${outAt}u) + j * P[${stepAt}];
-${add}`)}`;
+${add()}`)}`);
     ctx.dispatch({ code, bindings: [{ input: 1 }, { input: 2 }, { output: 0 }, { errors: true }], params, workgroups: { threads: n, size: 256 } });
   },
 };

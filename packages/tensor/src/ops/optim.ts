@@ -9,7 +9,7 @@ import { getBackend } from '../backend/registry.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
-import { entry, f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
+import { cachedSource, entry, f32bits, header, load, store } from '../backend/webgpu/codegen.ts';
 import { ownsWholeStorage, sameDevice } from './apply.ts';
 import { noGrad } from '../autograd/mode.ts';
 
@@ -55,7 +55,7 @@ const adamKernel: Kernel<AdamAttrs> = {
   gpu: (ctx, [g], specs, a) => {
     const n = specs[0]!.shape[0]!;
     const dt = specs[0]!.dtype;
-    const code = `${header([{ name: 'g', dtype: g!.dtype }, { name: 'p', dtype: dt, write: true }, { name: 'm', dtype: 'float32', write: true }, { name: 'v', dtype: 'float32', write: true }])}
+    const code = cachedSource(`adam:${g!.dtype}:${dt}`, () => `${header([{ name: 'g', dtype: g!.dtype }, { name: 'p', dtype: dt, write: true }, { name: 'm', dtype: 'float32', write: true }, { name: 'v', dtype: 'float32', write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
   let gi0 = ${load(g!.dtype, 'g[P[1] + i]')};
   let p0 = ${load(dt, 'p[i]')};
@@ -64,7 +64,7 @@ ${entry(`  if (i >= P[0]) { return; }
   let vi = v[i] * pf(4u) + gi * gi * (1.0 - pf(4u));
   m[i] = mi;
   v[i] = vi;
-  p[i] = ${store(dt, 'p0 * pf(2u) - pf(6u) * mi / (sqrt(vi) / pf(8u) + pf(5u))')};`)}`;
+  p[i] = ${store(dt, 'p0 * pf(2u) - pf(6u) * mi / (sqrt(vi) / pf(8u) + pf(5u))')};`)}`);
     const decay = a.decoupled ? 1 - a.lr * a.weightDecay : 1;
     const params = [n, g!.offset, f32bits(decay), f32bits(a.beta1), f32bits(a.beta2), f32bits(a.eps), f32bits(a.stepSize), f32bits(a.decoupled ? 0 : a.weightDecay), f32bits(a.bc2Sqrt)];
     ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: n, size: 256 } });
@@ -125,14 +125,14 @@ const sgdKernel: Kernel<SgdHyper> = {
     const dt = specs[0]!.dtype;
     const momentum = a.momentum !== 0;
     const bindings = [{ name: 'g', dtype: g!.dtype }, { name: 'p', dtype: dt, write: true }, ...(momentum ? [{ name: 'buf', dtype: 'float32' as const, write: true }] : [])];
-    const code = `${header(bindings)}
+    const code = cachedSource(`sgd:${g!.dtype}:${dt}:${momentum}`, () => `${header(bindings)}
 ${entry(`  if (i >= P[0]) { return; }
   let p0 = ${load(dt, 'p[i]')};
   var d = ${load(g!.dtype, 'g[P[1] + i]')} + pf(3u) * p0;
   ${momentum ? `let b = select(buf[i] * pf(4u) + (1.0 - pf(5u)) * d, d, P[6] == 1u);
   buf[i] = b;
   d = select(b, d + pf(4u) * b, P[7] == 1u);` : ''}
-  p[i] = ${store(dt, 'p0 - pf(2u) * d')};`)}`;
+  p[i] = ${store(dt, 'p0 - pf(2u) * d')};`)}`);
     const params = [n, g!.offset, f32bits(a.lr), f32bits(a.weightDecay), f32bits(a.momentum), f32bits(a.dampening), a.first ? 1 : 0, a.nesterov ? 1 : 0];
     ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, ...(momentum ? [{ output: 1 }] : [])], params, workgroups: { threads: n, size: 256 } });
   },

@@ -15,7 +15,7 @@ import { fromArray } from './create.ts';
 import { runKernel } from './apply.ts';
 import { noGrad } from '../autograd/mode.ts';
 import type { Tensor } from '../tensor.ts';
-import { entry, errorBinding, header, wordAsInt32 } from '../backend/webgpu/codegen.ts';
+import { cachedSource, entry, errorBinding, header, wordAsInt32 } from '../backend/webgpu/codegen.ts';
 
 export type QuantBits = 8 | 4;
 
@@ -144,7 +144,7 @@ const qmatmulKernel: Kernel<QAttrs> = {
       : 'let v = f32((i32(word << (28u - 4u * j))) >> 28u);';
     const bindings = [{ name: 'x', dtype: 'float32' as const }, { name: 'q', dtype: 'int32' as const }, { name: 's', dtype: 'float32' as const }, ...(a.hasBias ? [{ name: 'b', dtype: 'float32' as const }] : []), { name: 'out', dtype: 'float32' as const, write: true }];
     // one 64-thread workgroup per output row; the threads share the row's words, then add up
-    const code = `${header(bindings)}
+    const code = cachedSource(`quantized.linear:${a.bits}:${a.hasBias}`, () => `${header(bindings)}
 var<workgroup> red: array<f32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
@@ -170,7 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (l == 0u) { out[n * P[0] + o] = red[0]${a.hasBias ? ' + b[P[9] + o]' : ''}; }
     workgroupBarrier();
   }
-}`;
+}`);
     ctx.dispatch({
       code,
       bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, ...(a.hasBias ? [{ input: 3 }] : []), { output: 0 }],
@@ -223,7 +223,7 @@ const qembeddingKernel: Kernel<QEmbAttrs> = {
     const perWord = a.bits === 8 ? 4 : 8;
     const value = a.bits === 8 ? 'f32(i32(word << (24u - 8u * j)) >> 24u)' : 'f32(i32(word << (28u - 4u * j)) >> 28u)';
     const groups = (a.bits === 8 ? a.rowBytes : a.rowBytes * 2) / a.groupSize;
-    const code = `${header([{ name: 'ids', dtype: 'int32' }, { name: 'q', dtype: 'int32' }, { name: 's', dtype: 'float32' }, { name: 'out', dtype: 'float32', write: true }, errorBinding(9)])}
+    const code = cachedSource(`quantized.embedding:${a.bits}`, () => `${header([{ name: 'ids', dtype: 'int32' }, { name: 'q', dtype: 'int32' }, { name: 's', dtype: 'float32' }, { name: 'out', dtype: 'float32', write: true }, errorBinding(9)])}
 ${entry(`  if (i >= P[0]) { return; }
   let C = P[1];
   let raw = ids[P[4] + i / C];
@@ -232,7 +232,7 @@ ${entry(`  if (i >= P[0]) { return; }
   let k = i % C;
   let word = u32(q[P[5] + id * P[3] + k / ${perWord}u]);
   let j = k % ${perWord}u;
-  out[i] = ${value} * s[P[6] + id * P[7] + k / P[8]];`)}`;
+  out[i] = ${value} * s[P[6] + id * P[7] + k / P[8]];`)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, { output: 0 }, { errors: true }], params: [a.n * a.cols, a.cols, a.rows, a.rowBytes / 4, ids!.offset, q!.offset, scales!.offset, groups, a.groupSize, slot], workgroups: { threads: a.n * a.cols, size: 256 } });
   },
 };

@@ -6,7 +6,7 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
 import { nextDrawKey, uniformAt } from '../random.ts';
-import { entry, errorBinding, header, literal, load, wordAsFloat32 } from '../backend/webgpu/codegen.ts';
+import { cachedSource, entry, errorBinding, header, literal, load, wordAsFloat32 } from '../backend/webgpu/codegen.ts';
 
 interface MultinomialAttrs {
   key: number;
@@ -62,7 +62,7 @@ const multinomialKernel: Kernel<MultinomialAttrs> = {
     const colStride = probs!.strides[probs!.shape.length - 1]!;
     const w = ctx.scratch(rows * C * 4);
     const slot = ctx.check((f) => (f.code === 1 ? badProbability(f.a, wordAsFloat32(f.b)) : f.code === 2 ? noPositive(f.a) : tooFewClasses(f.a, samples)));
-    const code = `${header([{ name: 'p', dtype: probs!.dtype }, { name: 'out', dtype: 'int32', write: true }, { name: 'w', dtype: 'float32', write: true }, errorBinding(8)])}
+    const code = cachedSource(`multinomial:${probs!.dtype}`, () => `${header([{ name: 'p', dtype: probs!.dtype }, { name: 'out', dtype: 'int32', write: true }, { name: 'w', dtype: 'float32', write: true }, errorBinding(8)])}
 ${entry(`  let r = i;
   if (r >= P[0]) { return; }
   let C = P[1]; let S = P[2];
@@ -90,7 +90,7 @@ ${entry(`  let r = i;
       total -= w[r * C + pick]; w[r * C + pick] = 0.0;
       if (!(total > 0.0) && s + 1u < S) { fail(3u, r, 0u); }
     }
-  }`, 64)}`;
+  }`, 64)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { scratch: w }, { errors: true }], params: [rows, C, samples, key, replacement ? 1 : 0, probs!.offset, rowStride, colStride, slot], workgroups: { threads: rows, size: 64 } });
   },
 };
@@ -153,7 +153,7 @@ const topkKernel: Kernel<TopkAttrs> = {
     const better = largest ? '>' : '<';
     const after = largest ? '<' : '>';
     const zero = literal(x!.dtype, 0);
-    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 'out', dtype: 'int32', write: true }])}
+    const code = cachedSource(`topk:${x!.dtype}:${largest}`, () => `${header([{ name: 'x', dtype: x!.dtype }, { name: 'out', dtype: 'int32', write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
   let n = P[1]; let K = P[2]; let R = P[6];
   var rem = i; var xb = P[3]; var ob = 0u;
@@ -174,7 +174,7 @@ ${entry(`  if (i >= P[0]) { return; }
     }
     out[ob + t * P[5]] = i32(bestJ);
     prevV = bestV; prevJ = bestJ; have = true;
-  }`, 64)}`;
+  }`, 64)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }], params, workgroups: { threads: rows, size: 64 } });
   },
 };

@@ -7,7 +7,7 @@ import { fmt } from '../shape.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { header, load, rowEntry, store } from '../backend/webgpu/codegen.ts';
+import { cachedSource, header, load, rowEntry, store } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from './apply.ts';
@@ -45,7 +45,7 @@ export const softmaxKernel: Kernel<SoftmaxAttrs> = {
     }
   },
   gpu: (ctx, [x], [y], a) => {
-    const code = `${header([{ name: 'x', dtype: x!.dtype }, { name: 'y', dtype: y!.dtype, write: true }])}
+    const code = cachedSource(`softmax:${x!.dtype}:${y!.dtype}`, () => `${header([{ name: 'x', dtype: x!.dtype }, { name: 'y', dtype: y!.dtype, write: true }])}
 ${rowEntry(`${ROW_START}
   let base = P[4] + r * C;
   let ob = r * C;
@@ -59,7 +59,7 @@ ${rowEntry(`${ROW_START}
     var v = 0.0;
     if (j < n) { v = exp(${load(x!.dtype, 'x[base + j]')} - m) / s; }
     y[ob + j] = ${store(y!.dtype, 'v')};
-  }`)}`;
+  }`)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }], params: [a.rows, a.cols, a.causalRows, a.offset, x!.offset], workgroups: { threads: a.rows, size: 1 } });
   },
 };
@@ -78,7 +78,7 @@ export const softmaxBackwardKernel: Kernel<SoftmaxAttrs> = {
     }
   },
   gpu: (ctx, [y, g], [dx], a) => {
-    const code = `${header([{ name: 'y', dtype: y!.dtype }, { name: 'g', dtype: g!.dtype }, { name: 'dx', dtype: dx!.dtype, write: true }])}
+    const code = cachedSource(`softmax.backward:${y!.dtype}:${g!.dtype}:${dx!.dtype}`, () => `${header([{ name: 'y', dtype: y!.dtype }, { name: 'g', dtype: g!.dtype }, { name: 'dx', dtype: dx!.dtype, write: true }])}
 ${rowEntry(`  let C = P[1];
   let yb = P[4] + r * C;
   let gb = P[5] + r * C;
@@ -88,7 +88,7 @@ ${rowEntry(`  let C = P[1];
   for (var j = l; j < C; j += 128u) {
     dx[r * C + j] = ${store(dx!.dtype, `${load(y!.dtype, 'y[yb + j]')} * (${load(g!.dtype, 'g[gb + j]')} - d)`)};
   }
-`)}`;
+`)}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }], params: [a.rows, a.cols, 0, 0, y!.offset, g!.offset], workgroups: { threads: a.rows, size: 1 } });
   },
 };

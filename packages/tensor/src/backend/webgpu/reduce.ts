@@ -7,7 +7,7 @@
 import type { DType } from '../../dtype.ts';
 import { collapse, numel } from '../../shape.ts';
 import type { GpuKernelContext, OutputSpec, View } from '../types.ts';
-import { computeType, entry, header, literal, load, store } from './codegen.ts';
+import { cachedSource, computeType, entry, header, literal, load, store } from './codegen.ts';
 
 export type GpuReduceKind = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -45,7 +45,7 @@ function reduceInChunks(ctx: GpuKernelContext, c: ChunkedReduce): void {
   const combine = (acc: string, v: string) => (c.kind === 'sum' ? `${acc} + ${v}` : `${c.kind}(${acc}, ${v})`);
   // integers fold exactly in i32, floats (float16 included) in f32
   const part: DType = computeType(c.x.dtype) === 'i32' ? 'int32' : 'float32';
-  const pass = (src: 'x' | 'partials', write: DType, chunksAt: number, base: string, elem: (r: string) => string, helpers: string) => `${header([{ name: 'x', dtype: src === 'x' ? c.x.dtype : part, write: src !== 'x' }, { name: 'out', dtype: write, write: true }])}${helpers}
+  const pass = (src: 'x' | 'partials', write: DType, chunksAt: number, base: string, elem: (r: string) => string, helpers: string) => cachedSource(`reduce.chunks:${src}:${c.kind}:${src === 'x' ? c.x.dtype : part}:${write}:${chunksAt}:${base}:${elem('r')}`, () => `${header([{ name: 'x', dtype: src === 'x' ? c.x.dtype : part, write: src !== 'x' }, { name: 'out', dtype: write, write: true }])}${helpers}
 var<workgroup> sv: array<${computeType(part)}, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
@@ -66,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     workgroupBarrier();
   }
   if (l == 0u) { out[g] = ${store(write, 'sv[0]')}; }
-}`;
+}`);
   // first pass: the strided input into partials [nOut, chunks] (R > CHUNK, so at least two)
   let chunks = Math.ceil(c.R / CHUNK);
   let partials = ctx.scratch(c.nOut * chunks * 4);
@@ -138,7 +138,7 @@ fn walk(i: u32, shapeAt: u32, strideAt: u32, rank: u32) -> u32 {
       ? `      let v = sv[l + s]; let j = si[l + s];
       if (v ${better} sv[l] || (v == sv[l] && j < si[l])) { sv[l] = v; si[l] = j; }`
       : `      sv[l] = ${combine('sv[l]', 'sv[l + s]')};`;
-    code = `${header(bindings)}${helpers}
+    code = cachedSource(`reduce.rows:${kind}:${x.dtype}:${outDtype}:${kRank}:${rRank}`, () => `${header(bindings)}${helpers}
 ${shared}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) l: u32) {
@@ -159,7 +159,7 @@ ${merge}
     workgroupBarrier();
   }
   if (l == 0u) { out[o] = ${store(outDtype, isArg ? 'i32(si[0])' : 'sv[0]')}; }
-}`;
+}`);
     ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }], params, workgroups: { threads: nOut, size: 1 } });
     return;
   }
@@ -167,7 +167,7 @@ ${merge}
     ? `    let v = ${elem('r')};
     if (v ${better} acc) { acc = v; best = r; }`
     : `    acc = ${combine('acc', elem('r'))};`;
-  code = `${header(bindings)}${helpers}
+  code = cachedSource(`reduce.threads:${kind}:${x.dtype}:${outDtype}:${kRank}:${rRank}`, () => `${header(bindings)}${helpers}
 ${entry(`  if (i >= P[0]) { return; }
   let base = P[4] + walk(i, ${kShape}u, ${kStr}u, P[2]);
   var acc = ${init(kind, x.dtype)};
@@ -175,6 +175,6 @@ ${entry(`  if (i >= P[0]) { return; }
   for (var r = 0u; r < P[1]; r++) {
 ${step}
   }
-  out[i] = ${store(outDtype, isArg ? 'i32(best)' : 'acc')};`)}`;
+  out[i] = ${store(outDtype, isArg ? 'i32(best)' : 'acc')};`)}`);
   ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }], params, workgroups: { threads: nOut, size: 256 } });
 }
