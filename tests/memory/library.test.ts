@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { liveBytes, manualSeed, memoryStats, randint, resetPeakMemory, tensor, tidy, type Device } from '@llmts/tensor';
+import { liveBytes, manualSeed, memoryStats, randint, randn, resetPeakMemory, tensor, tidy, type Device } from '@llmts/tensor';
 import { setGarbageBackstop, storageBytes } from '@llmts/tensor/internal';
 import { AdamW, Embedding, LayerNorm, Linear, SGD, clipGradNorm, loadCheckpoint, saveCheckpoint, type Module } from '@llmts/nn';
 import { CharTokenizer, prepareCorpus } from '@llmts/data';
@@ -43,6 +43,28 @@ describe.each(testDevices())('library code leaves only what it returns [%s]', (d
     expect(liveBytes(device) - before).toBe(layers.reduce((n, l) => n + paramBytes(l), 0));
     for (const l of layers) l.dispose();
     expect(liveBytes(device)).toBe(before);
+  });
+
+  it('a sum over some or all dims owns its memory: disposing the result frees it', async () => {
+    manualSeed(3);
+    const x = randn([64, 65], { device });
+    const before = liveBytes(device);
+    for (let i = 0; i < 50; i++) {
+      x.sum().dispose();
+      x.sum(1).dispose();
+      x.sum([0, 1], true).dispose();
+    }
+    // before, each result was a reshaped view of a kept-dims tensor nobody disposed (freed only by the GC)
+    expect(liveBytes(device)).toBe(before);
+    // its gradient still reaches the input
+    const g = x.detach().requiresGrad_();
+    const y = g.sum(1);
+    const total = y.sum();
+    total.backward();
+    expect([...await g.grad!.data()].every((v) => v === 1)).toBe(true);
+    const xBytes = storageBytes(x);
+    for (const t of [total, y, g.grad!, g, x]) t.dispose();
+    expect(liveBytes(device)).toBe(before - xBytes);
   });
 
   it('optimizers keep their state and nothing else; dispose() frees it', () => {

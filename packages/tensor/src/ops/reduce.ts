@@ -85,6 +85,12 @@ export function reduce(op: ReduceOp, x: Tensor, dim: number | readonly number[] 
   if (op === 'sum' && dtype === 'bool') dtype = 'int32';
   const src = x.dtype === dtype ? x : x.to(dtype);
   const keepShape = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
+  if (op === 'sum' && !keepdim) {
+    // written in its final shape (the same elements in the same order): no second handle on the
+    // memory, so disposing the result frees it (sum's gradient needs only the input's shape)
+    const [y] = runKernel(kernels.sum, [src], [{ shape: x.shape.filter((_, i) => !dims.includes(i)), dtype }], { dims });
+    return isFloat(dtype) ? record(y!, op, [src], (g) => [reduceDefs.sum.vjp(g.reshape(keepShape), src)]) : y!;
+  }
   const [kept] = runKernel(kernels[op], [src], [{ shape: keepShape, dtype }], { dims });
   let y = kept!;
   if (isFloat(dtype)) {
