@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { liveBytes, manualSeed, memoryStats, randint, randn, resetPeakMemory, tensor, tidy, type Device } from '@llmts/tensor';
+import { crossEntropy, liveBytes, manualSeed, memoryStats, randint, randn, resetPeakMemory, tensor, tidy, type Device } from '@llmts/tensor';
 import { setGarbageBackstop, storageBytes } from '@llmts/tensor/internal';
 import { AdamW, Embedding, LayerNorm, Linear, SGD, clipGradNorm, loadCheckpoint, saveCheckpoint, type Module } from '@llmts/nn';
 import { CharTokenizer, prepareCorpus } from '@llmts/data';
@@ -65,6 +65,25 @@ describe.each(testDevices())('library code leaves only what it returns [%s]', (d
     const xBytes = storageBytes(x);
     for (const t of [total, y, g.grad!, g, x]) t.dispose();
     expect(liveBytes(device)).toBe(before - xBytes);
+  });
+
+  it('outside a graph, mean, max over a dim and cross-entropy free what they make for backward: disposing the result leaves nothing', () => {
+    manualSeed(4);
+    const x = randn([6, 65], { device }), logits = randn([2, 65, 3], { device });
+    const targets = randint(0, 65, [2, 3], { device }), flat = randint(0, 65, [6], { device });
+    const before = liveBytes(device);
+    for (let i = 0; i < 20; i++) {
+      x.mean().dispose();
+      x.mean(1).dispose();
+      x.amax(1).dispose();
+      for (const reduction of ['mean', 'sum', 'none'] as const) {
+        crossEntropy(logits, targets, { reduction }).dispose();
+        crossEntropy(x, flat, { reduction, labelSmoothing: 0.1 }).dispose();
+      }
+    }
+    // before, each kept its sum, log-sum-exp, counts or flattened views until the collector ran
+    expect(liveBytes(device)).toBe(before);
+    for (const t of [x, logits, targets, flat]) t.dispose();
   });
 
   it('optimizers keep their state and nothing else; dispose() frees it', () => {

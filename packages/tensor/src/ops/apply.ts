@@ -10,6 +10,17 @@ export function ownsWholeStorage(t: Tensor): boolean {
   return t.offset === 0 && t.numel() === t.storage.length && t.isContiguous();
 }
 
+/**
+ * Free the handles an op made for its own use (`temps`) once its result `out` is outside any
+ * recorded graph: then no backward closure can need them, and their memory goes back at once
+ * instead of when the garbage collector finds them. Handles that are `out` itself, or any of `keep`
+ * (the op's inputs, which a reshape may return unchanged), are left alone.
+ */
+export function disposeIfUnrecorded(out: Tensor, temps: readonly Tensor[], keep: readonly Tensor[] = []): void {
+  if (out.requiresGrad) return;
+  for (const t of temps) if (t !== out && !keep.includes(t)) t.dispose();
+}
+
 /** Throw unless every tensor lives on the same device; returns that device. */
 export function sameDevice(op: string, tensors: readonly Tensor[]): Device {
   const device = tensors[0]!.device;

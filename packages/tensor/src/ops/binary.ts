@@ -8,7 +8,7 @@ import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { mapBinary, mapTernary } from '../backend/cpu/elementwise.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor, TensorLike } from '../tensor.ts';
-import { coerceOperands, runKernel, sameDevice, scalarTensor } from './apply.ts';
+import { coerceOperands, disposeIfUnrecorded, runKernel, sameDevice, scalarTensor } from './apply.ts';
 import { computeType, elementwise } from '../backend/webgpu/codegen.ts';
 
 /**
@@ -158,8 +158,10 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const int = x.dtype === 'int32';
   const [out] = runKernel(kernelFor(op, int), [broadcastView(x, shape), broadcastView(y, shape)], [{ shape, dtype }], null);
   const vjp = def.vjp;
-  if (vjp === null || !isFloat(dtype)) return out!;
-  return record(out!, op, [x, y], (g, needs) => vjp(g, x, y, out!, needs));
+  const result = vjp === null || !isFloat(dtype) ? out! : record(out!, op, [x, y], (g, needs) => vjp(g, x, y, out!, needs));
+  // numbers made into tensors and casts of the operands: kept only for a backward
+  if (x !== a || y !== b) disposeIfUnrecorded(result, [x, y], [a, b].filter((t): t is Tensor => typeof t === 'object'));
+  return result;
 }
 
 const whereKernel: Kernel<null> = {

@@ -15,6 +15,7 @@ import { softmaxLast } from './softmax.ts';
 import { layerNormLast } from './layernorm.ts';
 import { geluFused } from './gelu.ts';
 import { crossEntropyRows, targetOutOfBounds } from './cross-entropy.ts';
+import { disposeIfUnrecorded } from './apply.ts';
 
 export type { CrossEntropyOptions } from './reference.ts';
 import type { CrossEntropyOptions } from './reference.ts';
@@ -86,11 +87,13 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw new Error(`crossEntropy: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
   if (targets.device === 'cpu') checkTargets(targets, C, ignoreIndex);
   // rows of C logits: move the class dim last
-  const rows = logits.ndim === 1 ? logits.reshape([1, C]) : logits.ndim === 2 ? logits : logits.movedim(1, -1).reshape([-1, C]);
-  const losses = crossEntropyRows(rows, targets.reshape([-1]), ignoreIndex, labelSmoothing);
-  if (reduction === 'none') return losses.reshape(targets.shape);
-  if (reduction === 'sum') return losses.sum();
-  return maskedMean(losses, targets.reshape([-1]), ignoreIndex);
+  const moved = logits.ndim > 2 ? logits.movedim(1, -1) : null;
+  const rows = logits.ndim === 1 ? logits.reshape([1, C]) : moved === null ? logits : moved.reshape([-1, C]);
+  const flatTargets = targets.reshape([-1]);
+  const losses = crossEntropyRows(rows, flatTargets, ignoreIndex, labelSmoothing);
+  const out = reduction === 'none' ? losses.reshape(targets.shape) : reduction === 'sum' ? losses.sum() : maskedMean(losses, flatTargets, ignoreIndex);
+  disposeIfUnrecorded(out, [losses, rows, flatTargets, ...(moved === null ? [] : [moved])], [logits, targets]);
+  return out;
 }
 
 function checkTargets(targets: Tensor, classes: number, ignoreIndex: number): void {

@@ -10,7 +10,7 @@ import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { cachedSource, errorBinding, f32bits, header, load, rowEntry, store, wordAsInt32 } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { runKernel } from './apply.ts';
+import { disposeIfUnrecorded, runKernel } from './apply.ts';
 
 /** The error for a class target that is neither a class nor the ignore index (CPU and GPU alike). */
 export function targetOutOfBounds(target: number, position: number, classes: number, ignoreIndex: number): string {
@@ -112,5 +112,8 @@ export function crossEntropyRows(logits: Tensor, targets: Tensor, ignoreIndex: n
   const stat = x.dtype === 'float64' ? 'float64' : 'float32';
   const [loss, lse] = runKernel(ceKernel, [x, t], [{ shape: [rows], dtype: x.dtype }, { shape: [rows], dtype: stat }], attrs);
   // the GPU reads the upstream gradient with its stride (a mean's gradient is one value broadcast)
-  return record(loss!, 'crossEntropy', [x], (g) => [runKernel(ceBackwardKernel, [x, t, lse!, x.device === 'gpu' && g.ndim === 1 ? g : g.contiguous()], [{ shape: [rows, cols], dtype: x.dtype }], attrs)[0]!]);
+  const out = record(loss!, 'crossEntropy', [x], (g) => [runKernel(ceBackwardKernel, [x, t, lse!, x.device === 'gpu' && g.ndim === 1 ? g : g.contiguous()], [{ shape: [rows, cols], dtype: x.dtype }], attrs)[0]!]);
+  // the log-sum-exp and contiguous copies are kept for backward only
+  disposeIfUnrecorded(out, [lse!, x, t], [logits, targets]);
+  return out;
 }

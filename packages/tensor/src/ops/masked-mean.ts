@@ -8,7 +8,7 @@ import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { cachedSource, header, load, store } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { runKernel, sameDevice } from './apply.ts';
+import { disposeIfUnrecorded, runKernel, sameDevice } from './apply.ts';
 
 const maskedMeanKernel: Kernel<{ ignoreIndex: number }> = {
   name: 'maskedMean',
@@ -52,5 +52,7 @@ fn main(@builtin(local_invocation_index) k: u32) {
 export function maskedMean(losses: Tensor, targets: Tensor, ignoreIndex: number): Tensor {
   sameDevice('maskedMean', [losses, targets]);
   const [mean, count] = runKernel(maskedMeanKernel, [losses, targets], [{ shape: [], dtype: losses.dtype }, { shape: [], dtype: 'float32' }], { ignoreIndex });
-  return record(mean!, 'mean', [losses], (g) => [g.div(count!.to(g.dtype)).expand(...losses.shape)]);
+  const out = record(mean!, 'mean', [losses], (g) => [g.div(count!.to(g.dtype)).expand(...losses.shape)]);
+  disposeIfUnrecorded(out, [count!]);
+  return out;
 }

@@ -8,7 +8,7 @@ import type { TypedArray } from '../dtype.ts';
 import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor.ts';
-import { runKernel, sameDevice } from './apply.ts';
+import { disposeIfUnrecorded, runKernel, sameDevice } from './apply.ts';
 import { elementwise, entry, header, cachedSource } from '../backend/webgpu/codegen.ts';
 
 /** Accept both `x.view(2, 3)` and `x.view([2, 3])`. */
@@ -69,7 +69,12 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
 /** A view when the layout allows, else a contiguous copy. @example x.reshape(B * T, C) */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const to = inferShape('reshape', x.shape, shape);
-  return viewStrides(x.shape, x.strides, to) === null ? view(contiguous(x), to) : view(x, to);
+  if (viewStrides(x.shape, x.strides, to) !== null) return view(x, to);
+  // a copy, then a view of it: the copy's own handle is kept only for a backward
+  const copy = contiguous(x);
+  const out = view(copy, to);
+  disposeIfUnrecorded(out, [copy], [x]);
+  return out;
 }
 
 /** Reorder dims. @example x.permute(0, 2, 1, 3) */

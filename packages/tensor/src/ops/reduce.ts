@@ -8,7 +8,7 @@ import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
 import { argReduceInto, reduceInto, type ReduceKind } from '../backend/cpu/reduce.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { runKernel } from './apply.ts';
+import { disposeIfUnrecorded, runKernel } from './apply.ts';
 import { reduceGpu } from '../backend/webgpu/reduce.ts';
 import { where } from './binary.ts';
 
@@ -97,7 +97,10 @@ export function reduce(op: ReduceOp, x: Tensor, dim: number | readonly number[] 
     const vjp = reduceDefs[op].vjp;
     y = record(y, op, [src], (g) => [vjp(g, src, kept!, dims)]);
   }
-  return keepdim ? y : y.reshape(x.shape.filter((_, i) => !dims.includes(i)));
+  if (keepdim) return y;
+  const out = y.reshape(x.shape.filter((_, i) => !dims.includes(i)));
+  disposeIfUnrecorded(out, [y, src], [x]);
+  return out;
 }
 
 /** Sum over `dim` (a dim, a list, or all). @example x.sum(-1, true) */
@@ -156,7 +159,10 @@ export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesAn
 export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const count = numel(reduceDims('mean', dim, x.ndim).map((d) => x.shape[d]!));
   const xf = isFloat(x.dtype) ? x : x.to('float32');
-  return sum(xf, dim, keepdim).div(count);
+  const total = sum(xf, dim, keepdim);
+  const y = total.div(count);
+  disposeIfUnrecorded(y, [total, xf], [x]);
+  return y;
 }
 
 /** Variance over `dim` with `correction` (1 = unbiased, PyTorch's default; 0 = biased). */
