@@ -71,8 +71,10 @@ describe.each(testDevices())('library code leaves only what it returns [%s]', (d
     manualSeed(4);
     const x = randn([6, 65], { device }), logits = randn([2, 65, 3], { device });
     const targets = randint(0, 65, [2, 3], { device }), flat = randint(0, 65, [6], { device });
+    const mask = x.gt(0);
     const before = liveBytes(device);
     for (let i = 0; i < 20; i++) {
+      mask.sum().dispose();
       x.mean().dispose();
       x.mean(1).dispose();
       x.amax(1).dispose();
@@ -83,7 +85,7 @@ describe.each(testDevices())('library code leaves only what it returns [%s]', (d
     }
     // before, each kept its sum, log-sum-exp, counts or flattened views until the collector ran
     expect(liveBytes(device)).toBe(before);
-    for (const t of [x, logits, targets, flat]) t.dispose();
+    for (const t of [x, logits, targets, flat, mask]) t.dispose();
   });
 
   it('optimizers keep their state and nothing else; dispose() frees it', () => {

@@ -89,7 +89,9 @@ export function reduce(op: ReduceOp, x: Tensor, dim: number | readonly number[] 
     // written in its final shape (the same elements in the same order): no second handle on the
     // memory, so disposing the result frees it (sum's gradient needs only the input's shape)
     const [y] = runKernel(kernels.sum, [src], [{ shape: x.shape.filter((_, i) => !dims.includes(i)), dtype }], { dims });
-    return isFloat(dtype) ? record(y!, op, [src], (g) => [reduceDefs.sum.vjp(g.reshape(keepShape), src)]) : y!;
+    const out = isFloat(dtype) ? record(y!, op, [src], (g) => [reduceDefs.sum.vjp(g.reshape(keepShape), src)]) : y!;
+    disposeIfUnrecorded(out, [src], [x]); // a bool input's int32 copy
+    return out;
   }
   const [kept] = runKernel(kernels[op], [src], [{ shape: keepShape, dtype }], { dims });
   let y = kept!;
