@@ -90,14 +90,11 @@ export class WebGPUBackend implements Backend {
   private bindGroupCount = 0;
   /** The pipeline last set in the open compute pass (not set again for the next dispatch). */
   private passPipeline: GPUComputePipeline | null = null;
-  /** Records of the buffers the pool did not make (the error buffer), for bind-group keys. */
-  private readonly otherBuffers = new WeakMap<GPUBuffer, BufferRecord>();
   /** A dispatch's buffer records (reused from dispatch to dispatch). */
   private readonly bindingRecords: BufferRecord[] = [];
   /** Shared 0-d constants by dtype and value, and the bytes they hold (not counted as live). */
   private readonly constants = new Map<string, GpuStorage>();
   private constantBytes = 0;
-  private nextBufferId = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -120,8 +117,11 @@ export class WebGPUBackend implements Backend {
   private destroyed = false;
   /** Kernel launches under way (driver time is counted only inside one, as part of the host time). */
   private launching = 0;
-  /** The error buffer of validating kernels (4 words per slot) and the checks not yet read back. */
-  private errorBuffer: GPUBuffer | null = null;
+  /**
+   * The error buffer of validating kernels (4 words per slot; not pooled, so its id, -1, is apart
+   * from the pool's) and the checks not yet read back.
+   */
+  private errorBuffer: BufferRecord | null = null;
   private checks: PendingCheck[] = [];
   private readonly trigger = new CollectionTrigger('gpu', () => this.liveBytes());
   private readonly pacing: GpuPacing;
@@ -189,12 +189,12 @@ export class WebGPUBackend implements Backend {
     storage.refs++; // the cache's own reference: never freed
     unregisterStorage(storage);
     this.constants.set(key, storage);
-    this.constantBytes += storage.buffer.size;
+    this.constantBytes += storage.record.size;
     return storage;
   }
 
   storageBytes(storage: Storage): number {
-    return (storage as GpuStorage).buffer.size;
+    return (storage as GpuStorage).record.size;
   }
 
   memoryStats() {
@@ -283,7 +283,10 @@ export class WebGPUBackend implements Backend {
 
   /** Register a validating kernel's check (see GpuKernelContext.check). */
   check(describe: (f: GpuFailure) => string): number {
-    this.errorBuffer ??= this.gpu.createBuffer({ size: ERROR_SLOTS * 16, usage: 0x80 | 0x4 | 0x8 /* STORAGE | COPY_SRC | COPY_DST */ });
+    if (this.errorBuffer === null) {
+      const size = ERROR_SLOTS * 16;
+      this.errorBuffer = { id: -1, size, buffer: this.gpu.createBuffer({ size, usage: 0x80 | 0x4 | 0x8 /* STORAGE | COPY_SRC | COPY_DST */ }) };
+    }
     const slot = Math.min(this.checks.length, ERROR_SLOTS - 1);
     this.checks.push({ slot, describe });
     return slot;
@@ -301,8 +304,8 @@ export class WebGPUBackend implements Backend {
     const staging = this.readPool.acquire(bytes);
     this.endPass();
     const enc = this.commandEncoder();
-    enc.copyBufferToBuffer(this.errorBuffer, 0, staging, 0, bytes);
-    enc.clearBuffer(this.errorBuffer, 0, bytes);
+    enc.copyBufferToBuffer(this.errorBuffer.buffer, 0, staging, 0, bytes);
+    enc.clearBuffer(this.errorBuffer.buffer, 0, bytes);
     this.pending += 2;
     return { staging, bytes, checks };
   }
@@ -374,15 +377,13 @@ export class WebGPUBackend implements Backend {
     if (this.launching > 0) this.work.driverMs += performance.now() - t;
   }
 
-  /** The pool's record of a buffer, or one made here for buffers the pool did not make (constants' are pooled too; the error buffer is not). */
-  private recordOf(buffer: GPUBuffer): BufferRecord {
-    let record = this.pool.recordOf(buffer) ?? this.otherBuffers.get(buffer);
-    if (record === undefined) {
-      // ids below zero: apart from the pool's
-      record = { id: -1 - this.nextBufferId++, size: buffer.size, buffer };
-      this.otherBuffers.set(buffer, record);
-    }
-    return record;
+  /** The buffer a binding of a kernel refers to. */
+  recordFor(name: string, ref: GpuBindingRef, inputs: readonly View[], outs: readonly GpuStorage[], scratch: readonly GpuStorage[]): BufferRecord {
+    if ('input' in ref) return (inputs[ref.input]!.storage as GpuStorage).record;
+    if ('output' in ref) return outs[ref.output]!.record;
+    if ('scratch' in ref) return scratch[ref.scratch]!.record;
+    if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
+    return this.errorBuffer;
   }
 
   private clearBindGroups(): void {
@@ -430,18 +431,10 @@ export class WebGPUBackend implements Backend {
     records.length = refs.length;
     let split: Map<number, number> | null = null;
     for (let b = 0; b < refs.length; b++) {
-      const ref = refs[b]!;
-      let record: BufferRecord;
-      if ('input' in ref) record = (inputs[ref.input]!.storage as GpuStorage).record;
-      else if ('output' in ref) record = outs[ref.output]!.record;
-      else if ('scratch' in ref) record = scratch[ref.scratch]!.record;
-      else if (this.errorBuffer === null) throw new Error(`${name}: binds the error buffer without registering a check`);
-      else record = this.recordOf(this.errorBuffer);
+      const record = this.recordFor(name, refs[b]!, inputs, outs, scratch);
       records[b] = record;
-      if (record.size > this.bindingLimit) {
-        const windows = this.windowsOf(record.buffer, record.size);
-        if (windows > 1) (split ??= new Map()).set(b, windows);
-      }
+      const windows = this.windowsOf(record);
+      if (windows > 1) (split ??= new Map()).set(b, windows);
     }
     const entry = split === null ? this.pipelineFor(name, d) : this.windowedPipelineFor(name, d, split);
     if (entry.bindings >= this.caps.maxStorageBuffers) {
@@ -566,13 +559,12 @@ export class WebGPUBackend implements Backend {
 
   /** How many storage bindings a tensor's buffer takes in a dispatch (more than one when bound in windows). */
   bindingsOf(storage: Storage): number {
-    const record = (storage as GpuStorage).record;
-    return record.size > this.bindingLimit ? this.windowsOf(record.buffer, record.size) : 1;
+    return this.windowsOf((storage as GpuStorage).record);
   }
 
-  /** The windows a buffer of `size` bytes is bound in: 1 up to the binding limit (always for the error buffer, 16 KiB, which only a test's tiny limit could pass). */
-  private windowsOf(buffer: GPUBuffer, size: number): number {
-    return size > this.bindingLimit && buffer !== this.errorBuffer ? Math.ceil(size / this.windowBytes) : 1;
+  /** The windows a buffer is bound in: 1 up to the binding limit (always for the error buffer, 16 KiB, which only a test's tiny limit could pass). */
+  windowsOf(record: BufferRecord): number {
+    return record.size > this.bindingLimit && record !== this.errorBuffer ? Math.ceil(record.size / this.windowBytes) : 1;
   }
 
   /**
@@ -696,10 +688,7 @@ class KernelRun implements GpuKernelContext {
   }
 
   bindingsOf(ref: GpuBindingRef): number {
-    if ('input' in ref) return this.backend.bindingsOf(this.inputs[ref.input]!.storage);
-    if ('output' in ref) return this.backend.bindingsOf(this.outs[ref.output]!);
-    if ('scratch' in ref) return this.backend.bindingsOf(this.scratches[ref.scratch]!);
-    return 1;
+    return 'errors' in ref ? 1 : this.backend.windowsOf(this.backend.recordFor(this.name, ref, this.inputs, this.outs, this.scratches));
   }
 }
 
