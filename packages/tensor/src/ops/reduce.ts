@@ -20,12 +20,13 @@ export interface ReduceDef {
   kind: ReduceKind;
   /** WGSL: identity element and the combine expression over `acc` and `v`. */
   wgsl: { init: string; combine: (acc: string, v: string) => string };
-  vjp: (g: Tensor, x: Tensor, y: Tensor, dims: number[]) => Tensor;
+  /** `g` and the result `y()` in kept-dims shape (`y` is only viewed so when a rule reads it). */
+  vjp: (g: Tensor, x: Tensor, y: () => Tensor, dims: number[]) => Tensor;
 }
 
 /** Spread a keepdim-shaped gradient of max/min over the positions that hold the extreme. */
-function extremeVjp(g: Tensor, x: Tensor, y: Tensor, dims: number[]): Tensor {
-  const hit = x.eq(y);
+function extremeVjp(g: Tensor, x: Tensor, y: () => Tensor, dims: number[]): Tensor {
+  const hit = x.eq(y());
   const count = hit.sum(dims, true);
   return where(hit, g.div(count), 0);
 }
@@ -85,23 +86,12 @@ export function reduce(op: ReduceOp, x: Tensor, dim: number | readonly number[] 
   if (op === 'sum' && dtype === 'bool') dtype = 'int32';
   const src = x.dtype === dtype ? x : x.to(dtype);
   const keepShape = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
-  if (op === 'sum' && !keepdim) {
-    // written in its final shape (the same elements in the same order): no second handle on the
-    // memory, so disposing the result frees it (sum's gradient needs only the input's shape)
-    const [y] = runKernel(kernels.sum, [src], [{ shape: x.shape.filter((_, i) => !dims.includes(i)), dtype }], { dims });
-    const out = isFloat(dtype) ? record(y!, op, [src], (g) => [reduceDefs.sum.vjp(g.reshape(keepShape), src)]) : y!;
-    disposeIfUnrecorded(out, [src], [x]); // a bool input's int32 copy
-    return out;
-  }
-  const [kept] = runKernel(kernels[op], [src], [{ shape: keepShape, dtype }], { dims });
-  let y = kept!;
-  if (isFloat(dtype)) {
-    const vjp = reduceDefs[op].vjp;
-    y = record(y, op, [src], (g) => [vjp(g, src, kept!, dims)]);
-  }
-  if (keepdim) return y;
-  const out = y.reshape(x.shape.filter((_, i) => !dims.includes(i)));
-  disposeIfUnrecorded(out, [y, src], [x]);
+  // written in its final shape (the same elements in the same order as with kept dims): one handle
+  // on the memory, so disposing the result frees it; the gradient rules view it with kept dims
+  const [y] = runKernel(kernels[op], [src], [{ shape: keepdim ? keepShape : x.shape.filter((_, i) => !dims.includes(i)), dtype }], { dims });
+  const vjp = reduceDefs[op].vjp;
+  const out = isFloat(dtype) ? record(y!, op, [src], (g) => [vjp(g.reshape(keepShape), src, () => y!.reshape(keepShape), dims)]) : y!;
+  disposeIfUnrecorded(out, [src], [x]); // a bool input's int32 copy
   return out;
 }
 
