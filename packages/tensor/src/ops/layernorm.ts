@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.ts';
 import type { Kernel } from '../backend/types.ts';
 import { gatherContiguous } from '../backend/cpu/backend.ts';
 import { threadsFor, wasmOperands } from '../backend/cpu/rows.ts';
-import { atomicAddF32, cachedSource, f32bits, header, load, rowEntry, rowHelpers, store } from '../backend/webgpu/codegen.ts';
+import { atomicAddF32, cachedSource, f32bits, header, load, rowEntry, rowHelpers, storageBuffers, store } from '../backend/webgpu/codegen.ts';
 import { record } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
@@ -134,9 +134,11 @@ const layerNormBackwardKernel: Kernel<LnAttrs> = {
     const columnGroups = Math.ceil(a.cols / 128);
     // one dispatch: workgroups below `rows` compute dx for their row; the ones after them sum the
     // weight and bias gradients of 128 columns over a chunk of rows (independent work, same inputs).
-    // That binds 8 tensors and the params: a device at WebGPU's minimum of 8 storage buffers per
-    // dispatch gets two dispatches instead (dx; then dw and db, without w and dx bound).
-    const together = inRefs.length + 3 + 1 <= ctx.caps.maxStorageBuffers;
+    // That binds up to 8 tensors and the params: where they do not fit the device's storage buffers
+    // (WebGPU's minimum is 8; windows of large tensors count too), two dispatches instead (dx; then
+    // dw and db, without w and dx bound).
+    const bothBindings = [...inRefs, { output: 0 }, { output: 1 }, { output: 2 }];
+    const together = storageBuffers(ctx, bothBindings) <= ctx.caps.maxStorageBuffers;
     const dxOut = { name: 'dx', dtype: dx!.dtype, write: true };
     const sumOuts = [{ name: 'dw', dtype: dw!.dtype, write: true, atomic: chunked }, { name: 'db', dtype: db!.dtype, write: true, atomic: chunked }];
     const rowsCode = () => `  let r = wid.x + wid.y * nwg.x;
@@ -188,7 +190,7 @@ ${part === 'sums' ? '  let C = P[1];\n' : rowsCode()}${part === 'dx' ? '' : sums
     const params = [a.rows, a.cols, g.offset, x.offset, mean.offset, rstd.offset, w?.offset ?? 0, columnGroups, chunked ? LN_CHUNK_ROWS : a.rows];
     const sumGroups = columnGroups * chunks;
     if (together) {
-      ctx.dispatch({ code: kernel('both'), bindings: [...inRefs, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: a.rows + sumGroups, size: 1 } });
+      ctx.dispatch({ code: kernel('both'), bindings: bothBindings, params, workgroups: { threads: a.rows + sumGroups, size: 1 } });
     } else {
       ctx.dispatch({ code: kernel('dx'), bindings: [...inRefs, { output: 0 }], params, workgroups: { threads: a.rows, size: 1 } });
       ctx.dispatch({ code: kernel('sums'), bindings: [...inRefs.slice(0, 4), { output: 1 }, { output: 2 }], params, workgroups: { threads: sumGroups, size: 1 } });

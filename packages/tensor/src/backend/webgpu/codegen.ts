@@ -46,6 +46,13 @@ export function atomicAddF32(element: string, value: string): string {
   }`;
 }
 
+/** The storage buffers a dispatch with these bindings takes (windows of large tensors counted), the params included. */
+export function storageBuffers(ctx: GpuKernelContext, bindings: readonly GpuBindingRef[]): number {
+  let n = 1;
+  for (const ref of bindings) n += ctx.bindingsOf(ref);
+  return n;
+}
+
 /** Read an element as its compute type. */
 export function load(dtype: DType, expr: string): string {
   return dtype === 'float16' ? `f32(${expr})` : expr;

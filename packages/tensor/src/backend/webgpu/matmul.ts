@@ -6,7 +6,7 @@
 import { setting } from '../../env/env.ts';
 import type { DType } from '../../dtype.ts';
 import type { GpuBindingRef, GpuKernelContext, OutputSpec, View } from '../types.ts';
-import { geluWgsl, header, load, store, cachedSource } from './codegen.ts';
+import { geluWgsl, header, load, store, cachedSource, storageBuffers } from './codegen.ts';
 
 const BM = 64, BN = 64, BK = 16;
 
@@ -277,13 +277,6 @@ const BINDINGS: readonly (readonly GpuBindingRef[])[] = Array.from({ length: 8 }
   const operands: GpuBindingRef[] = k & 1 ? [{ input: 0 }, { input: 0 }, { input: 1 }, { input: 1 }] : [{ input: 0 }, { input: 1 }];
   return [...operands, ...(k & 2 ? [{ input: 2 }] : []), { output: 0 }, ...(k & 4 ? [{ output: 1 }] : [])];
 });
-
-/** The storage buffers a dispatch with these bindings takes, the params included. */
-function storageBuffers(ctx: GpuKernelContext, bindings: readonly GpuBindingRef[]): number {
-  let n = 1;
-  for (const ref of bindings) n += ctx.bindingsOf(ref);
-  return n;
-}
 
 /** C[...batch, M, N] = A[...batch, M, K] · B[...batch, K, N] (views already broadcast over batch), with an epilogue. */
 export function matmulGpu(ctx: GpuKernelContext, a: View, b: View, out: OutputSpec, batch: readonly number[], M: number, N: number, K: number, e: MatmulEpilogue = {}): void {
