@@ -2,9 +2,9 @@
  * What one trainer step costs the device, in figures that do not depend on the hardware: kernel
  * launches, GPU dispatches and submits, bind groups, bytes alive at the peak (parameters, gradients
  * and optimizer state included), host µs spent encoding per dispatch (the mean over the steps; and of
- * it, the µs inside Dawn's own calls) and host ms spent encoding the median step; and ms/step. The step is the trainer's own (`trainStep`:
- * forward, backward, gradient clipping, AdamW) on the preset's model with its dropout, weight decay
- * and clipping, on a fixed random batch.
+ * it, the µs inside Dawn's own calls) and host ms spent encoding the median step; and ms/step. The
+ * step is the trainer's own (`trainStep`: forward, backward, gradient clipping, AdamW) on the
+ * preset's model with its dropout, weight decay and clipping, on a fixed random batch.
  *
  *   npm run bench -- gpu-step                                   # shakespeare-char and gpt2-124m on the GPU
  *   npm run bench -- gpu-step --preset shakespeare-char --batch 2 --steps 3

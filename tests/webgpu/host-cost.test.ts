@@ -30,10 +30,8 @@ describe.skipIf(!hasBackend('gpu'))('a repeated training step on the GPU', () =>
         if (device === 'gpu') {
           x.dispose();
           y.dispose();
-        }
-        const after = backend.counters();
-        if (device === 'gpu' && step >= 2) created.push({ pipelines: after.pipelines - before.pipelines, bindGroups: after.bindGroups - before.bindGroups, dispatches: after.dispatches - before.dispatches });
-        if (device === 'gpu') {
+          const after = backend.counters();
+          if (step >= 2) created.push({ pipelines: after.pipelines - before.pipelines, bindGroups: after.bindGroups - before.bindGroups, dispatches: after.dispatches - before.dispatches });
           // Dawn's share of the host time: some, never all of it (llm.ts's own work is the rest)
           const host = after.hostMs - before.hostMs, driver = after.driverMs - before.driverMs;
           expect(driver).toBeGreaterThan(0);
