@@ -20,6 +20,9 @@ export { manualSeed, getRngState, setRngState } from './random.ts';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.ts';
 export type { BackwardOptions } from './autograd/tape.ts';
 export { tidy, keep, liveBytes, memoryStats, resetPeakMemory, zeroGrad } from './memory.ts';
+export { captureGraph, onReplay } from './graph.ts';
+export type { CapturedGraph } from './graph.ts';
+export { isCapturing } from './backend/capture.ts';
 
 export {
   tensor, full, zeros, ones, empty, fullLike, zerosLike, onesLike, arange, linspace, logspace, eye,

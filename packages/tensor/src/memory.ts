@@ -16,7 +16,8 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-function collectTensors(value: unknown, into: Set<Tensor>, seen = new Set<unknown>()): Set<Tensor> {
+/** The tensors in `value`: itself, or inside arrays, Maps and plain objects. */
+export function collectTensors(value: unknown, into: Set<Tensor>, seen = new Set<unknown>()): Set<Tensor> {
   if (value === null || typeof value !== 'object' || seen.has(value)) return into;
   seen.add(value);
   if (isTensor(value)) into.add(value);

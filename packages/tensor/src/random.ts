@@ -27,11 +27,22 @@ export function setRngState(state: { seed: number; draws: number }): void {
   draws = state.draws;
 }
 
+/** While a graph is captured: the keys drawn, in order (a replay draws as many afresh). */
+let drawLog: number[] | null = null;
+
 /** The key of the next draw: element i of the draw is a function of (key, i) alone. */
 export function nextDrawKey(): number {
   const key = hash2(seed, draws);
   draws++;
+  drawLog?.push(key);
   return key;
+}
+
+/** Start (an array) or stop (null) logging the keys drawn; returns the log that was active. */
+export function logDraws(log: number[] | null): number[] | null {
+  const previous = drawLog;
+  drawLog = log;
+  return previous;
 }
 
 /** 32-bit avalanche hash of two words (two rounds of a Philox-like multiply-xor). */

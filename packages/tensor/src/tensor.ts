@@ -5,7 +5,7 @@ import { getBackend } from './backend/registry.ts';
 import { contiguousStrides, fmt, numel, isContiguous, type Shape } from './shape.ts';
 import { trackTensor, keep } from './memory.ts';
 import { backward, type BackwardOptions, type Node } from './autograd/tape.ts';
-import { isGradEnabled } from './autograd/mode.ts';
+import { isGradEnabled, noGrad } from './autograd/mode.ts';
 import * as un from './ops/unary.ts';
 import * as bin from './ops/binary.ts';
 import * as red from './ops/reduce.ts';
@@ -234,6 +234,17 @@ export class Tensor implements View {
   clone(): Tensor { return mv.clone(this); }
   /** This tensor when already contiguous, else a contiguous copy (in the graph). */
   contiguous(): Tensor { return mv.contiguous(this); }
+  /**
+   * Write `src` into this tensor in place (PyTorch's `copy_`): from any device, cast to this dtype,
+   * broadcast to this shape; this may be a view. Not recorded for autograd; a leaf that requires
+   * gradients is written only inside `noGrad`. How new inputs reach a captured graph.
+   * @example x.copy_(batch.x)
+   */
+  copy_(src: Tensor): this {
+    if (this.requiresGradFlag && isGradEnabled()) throw new Error(`copy_: a tensor that requires gradients (shape ${fmt(this.shape)}) is written in place only inside noGrad()`);
+    noGrad(() => mv.copyInto(this, src));
+    return this;
+  }
 
   /** Ones of this shape, dtype and device. */
   onesLike(): Tensor { return fullLike(this, 1); }

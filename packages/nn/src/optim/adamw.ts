@@ -1,4 +1,4 @@
-import { type Tensor } from '@llmts/tensor';
+import { isCapturing, onReplay, type Tensor } from '@llmts/tensor';
 import { adamUpdateMany_, type AdamItem } from '@llmts/tensor/internal';
 import { Optimizer, type ParamsArg } from './optimizer.ts';
 
@@ -19,12 +19,26 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     super(params, o);
   }
 
-  /** Every parameter with a gradient in one multi-tensor update (a few GPU dispatches for all of them). */
+  /**
+   * Every parameter with a gradient in one multi-tensor update (a few GPU dispatches for all of
+   * them). Inside `captureGraph`, each replay counts a step and takes the groups' current
+   * learning rate and settings, as calling `step()` again would.
+   */
   override step(): void {
     this.stepCount++;
     const items: AdamItem[] = [];
-    for (const g of this.paramGroups) for (const p of g.params) if (p.grad !== null) items.push(this.item(p, p.grad, g.options));
+    const options: AdamOptions[] = [];
+    for (const g of this.paramGroups) for (const p of g.params) if (p.grad !== null) {
+      items.push(this.item(p, p.grad, g.options));
+      options.push(g.options);
+    }
     adamUpdateMany_(items);
+    if (isCapturing()) {
+      onReplay(() => {
+        this.stepCount++;
+        items.forEach((it, i) => Object.assign(it.hyper, this.hyperOf(options[i]!, this.advance(it.param))));
+      });
+    }
   }
 
   protected update(p: Tensor, grad: Tensor, o: AdamOptions): void {
@@ -34,8 +48,11 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   private item(p: Tensor, grad: Tensor, o: AdamOptions): AdamItem {
     const expAvg = this.stateOf(p, 'expAvg');
     const expAvgSq = this.stateOf(p, 'expAvgSq');
-    const step = this.advance(p);
-    return { param: p, grad, expAvg, expAvgSq, hyper: { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, step, decoupled: this.decoupled } };
+    return { param: p, grad, expAvg, expAvgSq, hyper: this.hyperOf(o, this.advance(p)) };
+  }
+
+  private hyperOf(o: AdamOptions, step: number): AdamItem['hyper'] {
+    return { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, step, decoupled: this.decoupled };
   }
 }
 

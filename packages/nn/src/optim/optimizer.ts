@@ -1,4 +1,4 @@
-import { keep, tidy, zeros, type Tensor } from '@llmts/tensor';
+import { isCapturing, keep, onReplay, tidy, zeros, type Tensor } from '@llmts/tensor';
 
 /** A group of parameters sharing hyper-parameters (e.g. no weight decay for biases and norms). */
 export interface ParamGroup<H> {
@@ -55,6 +55,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Apply one update to every parameter that has a gradient. */
   step(): void {
     this.stepCount++;
+    if (isCapturing()) onReplay(() => { this.stepCount++; });
     for (const g of this.paramGroups) for (const p of g.params) if (p.grad !== null) this.update(p, p.grad, g.options);
   }
 

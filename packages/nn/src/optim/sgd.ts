@@ -1,4 +1,4 @@
-import { type Tensor } from '@llmts/tensor';
+import { isCapturing, onReplay, type Tensor } from '@llmts/tensor';
 import { sgdUpdate_ } from '@llmts/tensor/internal';
 import { Optimizer, type ParamsArg } from './optimizer.ts';
 
@@ -25,6 +25,9 @@ export class SGD extends Optimizer<SGDOptions> {
   protected update(p: Tensor, grad: Tensor, o: SGDOptions): void {
     const first = o.momentum !== 0 && !this.hasState(p, 'momentumBuffer');
     const buf = o.momentum !== 0 ? this.stateOf(p, 'momentumBuffer') : null;
-    sgdUpdate_(p, grad, buf, { ...o, first });
+    const hyper = { ...o, first };
+    sgdUpdate_(p, grad, buf, hyper);
+    // a captured step's replays take the group's current settings (the kernel reads `hyper` again)
+    if (isCapturing()) onReplay(() => { Object.assign(hyper, o); });
   }
 }

@@ -68,6 +68,17 @@ export interface GpuDispatch {
   params: ArrayLike<number>;
   /** Workgroup counts, or `{ threads, size }` to launch ceil(threads/size) groups on a 2-D grid. */
   workgroups: readonly [number, number?, number?] | { threads: number; size: number };
+  /**
+   * Indices of the params words that hold a random draw's key (`nextDrawKey()`): a captured graph
+   * draws those keys afresh at every replay, as running the ops again would (see graph.ts).
+   */
+  keyWords?: readonly number[];
+  /**
+   * The params again, for a replay of a captured graph: kernels whose params follow host state
+   * that changes from step to step (an optimizer's learning rate and step count) recompute them
+   * here, after the graph's replay hooks have run (see `onReplay`).
+   */
+  refresh?: () => ArrayLike<number>;
 }
 
 export interface GpuCaps {
@@ -145,9 +156,33 @@ export interface Backend {
    * GPU keeps them so a number costs no fill dispatch; they do not count as live bytes.
    */
   constant?(key: string, make: () => Storage): Storage | null;
+  /**
+   * GPU: record what is encoded from now on (it still runs) until `endCapture`, which returns it as
+   * work to submit again; see graph.ts. Absent where a backend cannot replay work.
+   */
+  beginCapture?(): void;
+  /**
+   * End the capture and return the recorded work. `outputs` are the storages the captured function
+   * returned; any other storage made inside it and still alive is refused (a replay would rewrite
+   * it in place).
+   */
+  endCapture?(outputs: readonly Storage[]): CapturedWork;
+  /** Drop the capture under way (the captured function threw). */
+  abortCapture?(): void;
   /** What this backend has done since it opened or since `resetCounters()`. */
   counters(): WorkCounters;
   resetCounters(): void;
+}
+
+/** A backend's recording of captured work (see `Backend.beginCapture`). */
+export interface CapturedWork {
+  /** Submit the recorded work again (random keys and refreshed params recomputed first). */
+  replay(): void;
+  /** Kernel launches and dispatches one replay takes. */
+  readonly kernels: number;
+  readonly dispatches: number;
+  /** Give the graph's memory back to the pool and drop the recording. */
+  dispose(): void;
 }
 
 /** The work a backend did: what benchmarks count per step or per token, independent of speed. */
@@ -194,4 +229,6 @@ export interface MemoryStats {
   pooledBytes?: number;
   /** GPU: bytes of buffers ever created. */
   createdBytes?: number;
+  /** GPU: free bytes kept by captured graphs for their replays (`captureGraph`), until disposed. */
+  graphBytes?: number;
 }

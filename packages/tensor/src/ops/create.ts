@@ -311,7 +311,7 @@ export const randomKernel: Kernel<RandomAttrs> = {
     const code = cachedSource(`random:${kind}:${out!.dtype}`, () => `${header([{ name: 'out', dtype: out!.dtype, write: true }])}
 ${entry(`  if (i >= P[0]) { return; }
   out[i] = ${store(out!.dtype, value)};`)}`);
-    ctx.dispatch({ code, bindings: [{ output: 0 }], params, workgroups: { threads: n, size: 256 } });
+    ctx.dispatch({ code, bindings: [{ output: 0 }], params, workgroups: { threads: n, size: 256 }, keyWords: [1] });
   },
 };
 

@@ -14,6 +14,9 @@ import { nextDrawKey, uniformAt } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, sameDevice } from './apply.ts';
 
+/** The draw key is the first of the kernels' extra params (a captured graph redraws it at each replay). */
+const KEY_FIRST = [0];
+
 interface DropoutAttrs {
   key: number;
   p: number;
@@ -41,7 +44,7 @@ export const dropoutKernel: Kernel<DropoutAttrs> = {
     }
   },
   gpu: (ctx, [x], [out], { key, p, scale, base = 0 }) =>
-    elementwise(ctx, [x!], out!, ([a], at) => `select(0.0, ${a} * pf(${at + 1}u), uniform_at(P[${at}u], P[${at + 3}u] + i) >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p), base >>> 0]),
+    elementwise(ctx, [x!], out!, ([a], at) => `select(0.0, ${a} * pf(${at + 1}u), uniform_at(P[${at}u], P[${at + 3}u] + i) >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p), base >>> 0], KEY_FIRST),
 };
 
 /** Apply the draw `key` to x (forward) or to a gradient (backward). */
@@ -65,6 +68,7 @@ export function applyDropoutDraw(x: Tensor, key: number, p: number, base = 0): T
 }
 
 /** out = x + dropout(y): a residual connection and the dropout before it in one pass. */
+
 const dropoutAddKernel: Kernel<DropoutAttrs> = {
   name: 'dropoutAdd',
   cpu: (outs, [x, y], { key, p, scale }) => {
@@ -82,7 +86,7 @@ const dropoutAddKernel: Kernel<DropoutAttrs> = {
     }
   },
   gpu: (ctx, [x, y], [out], { key, p, scale }) =>
-    elementwise(ctx, [x!, y!], out!, ([a, b], at) => `${a} + select(0.0, ${b} * pf(${at + 1}u), uniform_at(P[${at}u], i) >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p)]),
+    elementwise(ctx, [x!, y!], out!, ([a, b], at) => `${a} + select(0.0, ${b} * pf(${at + 1}u), uniform_at(P[${at}u], i) >= pf(${at + 2}u))`, [key >>> 0, f32bits(scale), f32bits(p)], KEY_FIRST),
 };
 
 /**

@@ -9,6 +9,7 @@ import { RowWalker } from '../backend/cpu/strided.ts';
 import { record } from '../autograd/tape.ts';
 import { Tensor } from '../tensor.ts';
 import { disposeIfUnrecorded, runKernel, sameDevice } from './apply.ts';
+import { getBackend } from '../backend/registry.ts';
 import { elementwise, entry, header, cachedSource } from '../backend/webgpu/codegen.ts';
 
 /** Accept both `x.view(2, 3)` and `x.view([2, 3])`. */
@@ -143,12 +144,13 @@ interface Placement {
 }
 
 /** Zero-filled output of `shape` with each input copied in at its placement (cat, slice grads). */
-const placeKernel: Kernel<{ placements: Placement[] }> = {
+const placeKernel: Kernel<{ placements: Placement[]; keep?: boolean }> = {
   name: 'place',
-  cpu: (outs, inputs, { placements }) => {
+  cpu: (outs, inputs, { placements, keep }) => {
     const out = outs[0]!;
-    // outputs are not zeroed for us: only where the inputs do not cover everything (slice grads)
-    if (inputs.reduce((n, x) => n + numel(x.shape), 0) < out.length) out.fill(0);
+    // outputs are not zeroed for us: only where the inputs do not cover everything (slice grads),
+    // unless the output is written in place (`keep`: copy_ into a view)
+    if (keep !== true && inputs.reduce((n, x) => n + numel(x.shape), 0) < out.length) out.fill(0);
     inputs.forEach((x, k) => {
       const p = placements[k]!;
       if (copyWasm(out, x, p.offset, p.strides)) return;
@@ -160,9 +162,9 @@ const placeKernel: Kernel<{ placements: Placement[] }> = {
       }
     });
   },
-  gpu: (ctx, inputs, [out], { placements }) => {
+  gpu: (ctx, inputs, [out], { placements, keep }) => {
     const covered = inputs.reduce((n, x) => n + numel(x.shape), 0);
-    if (covered < numel(out!.shape)) ctx.clearOutput(0);
+    if (keep !== true && covered < numel(out!.shape)) ctx.clearOutput(0);
     inputs.forEach((x, k) => {
       const n = numel(x.shape);
       if (n === 0) return;
@@ -177,6 +179,35 @@ ${entry(`  if (i >= P[0]) { return; }
     });
   },
 };
+
+/**
+ * Write `src`'s values into `dst` in place (PyTorch's `dst.copy_(src)`): `src` may be on another
+ * device, of another dtype (cast) and of a shape that broadcasts to `dst`'s; `dst` may be a view
+ * (only its elements change). No gradient is recorded.
+ */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  dst.assertLive('copy_');
+  src.assertLive('copy_');
+  const made: Tensor[] = [];
+  const step = (t: Tensor): Tensor => {
+    if (t !== src) made.push(t);
+    return t;
+  };
+  try {
+    let s = src;
+    if (s.device !== dst.device) s = step(s.to(dst.device));
+    if (s.dtype !== dst.dtype) s = step(s.to(dst.dtype));
+    if (s.storage === dst.storage) s = step(clone(s)); // overlapping reads and writes: read a copy
+    if (s.shape.length !== dst.shape.length || s.shape.some((d, i) => d !== dst.shape[i])) {
+      const fits = s.ndim <= dst.ndim && s.shape.every((d, i) => d === 1 || d === dst.shape[dst.ndim - s.ndim + i]);
+      if (!fits) throw new Error(`copy_: a source of shape ${fmt(s.shape)} does not broadcast to the destination's ${fmt(dst.shape)}`);
+      s = step(s.expand([...dst.shape]));
+    }
+    getBackend(dst.device).execInPlace(placeKernel, [s], [dst.storage], { placements: [{ offset: dst.offset, strides: [...dst.strides] }], keep: true });
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
 
 /** Python-style slice of one dim: negative indices count from the end; bounds are clamped. */
 export function slice(x: Tensor, dim: number, start?: number | null, end?: number | null, step = 1): Tensor {

@@ -17,7 +17,7 @@ import { cachedSource, f32bits, header, load, store } from '../backend/webgpu/co
 import { noGrad } from '../autograd/mode.ts';
 import { Tensor } from '../tensor.ts';
 import { ownsWholeStorage, sameDevice } from './apply.ts';
-import { adamUpdate_, checkParam, type AdamHyper } from './optim.ts';
+import { adamScalars, adamUpdate_, checkParam, type AdamHyper } from './optim.ts';
 
 /** One parameter's Adam step: the parameter, its gradient, its two moments and its hyper-parameters. */
 export interface AdamItem {
@@ -29,8 +29,8 @@ export interface AdamItem {
 }
 
 interface ManyAttrs {
-  /** Per tensor of the dispatch: [decay, beta1, beta2, eps, stepSize, l2, bc2Sqrt] as f32 bits. */
-  words: number[][];
+  /** Per tensor of the dispatch: its hyper-parameters (the optimizer's objects, so a captured graph's replays follow them). */
+  hypers: AdamHyper[];
   counts: number[];
 }
 
@@ -79,8 +79,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   })}
 }`);
   const bindings = Array.from({ length: k }, (_, t) => [{ input: t }, { output: 3 * t }, { output: 3 * t + 1 }, { output: 3 * t + 2 }]).flat();
-  const params = [total, ...at, ...grads.map((g) => g.offset), ...a.words.flat()];
-  ctx.dispatch({ code, bindings, params, workgroups: { threads: total, size: 256 } });
+  const head = [total, ...at, ...grads.map((g) => g.offset)];
+  const params = (): number[] => [...head, ...a.hypers.flatMap((h) => adamScalars(h).map(f32bits))];
+  ctx.dispatch({ code, bindings, params: params(), workgroups: { threads: total, size: 256 }, refresh: params });
 }
 
 const adamManyKernel: Kernel<ManyAttrs & { dtypes: DType[] }> = {
@@ -138,13 +139,8 @@ export function adamUpdateMany_(items: readonly AdamItem[]): void {
     for (const indices of groupsByBindings(items.length, cost, (backend.caps?.maxStorageBuffers ?? 8) - 1)) {
       const group = indices.map((i) => items[i]!);
       const grads = group.map((it) => it.grad.contiguous());
-      const words = group.map(({ hyper: h }) => {
-        const decay = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
-        const stepSize = h.lr / (1 - h.beta1 ** h.step);
-        return [decay, h.beta1, h.beta2, h.eps, stepSize, h.decoupled ? 0 : h.weightDecay, Math.sqrt(1 - h.beta2 ** h.step)].map(f32bits);
-      });
       const targets: Storage[] = group.flatMap((it) => [it.param.storage, it.expAvg.storage, it.expAvgSq.storage]);
-      backend.execInPlace(adamManyKernel, grads, targets, { words, counts: group.map((it) => it.param.numel()), dtypes: group.map((it) => it.param.dtype) });
+      backend.execInPlace(adamManyKernel, grads, targets, { hypers: group.map((it) => it.hyper), counts: group.map((it) => it.param.numel()), dtypes: group.map((it) => it.param.dtype) });
       grads.forEach((g, i) => { if (g !== group[i]!.grad) g.dispose(); });
     }
   });

@@ -25,30 +25,34 @@ export interface AdamHyper {
   decoupled: boolean;
 }
 
-interface AdamAttrs extends AdamHyper {
-  stepSize: number;
-  bc2Sqrt: number;
+/** What an Adam step computes from its hyper-parameters: [decay, beta1, beta2, eps, stepSize, l2, bc2Sqrt]. */
+export function adamScalars(h: AdamHyper): number[] {
+  return [h.decoupled ? 1 - h.lr * h.weightDecay : 1, h.beta1, h.beta2, h.eps, h.lr / (1 - h.beta1 ** h.step), h.decoupled ? 0 : h.weightDecay, Math.sqrt(1 - h.beta2 ** h.step)];
 }
 
-const adamKernel: Kernel<AdamAttrs> = {
+/** The single-tensor GPU kernel's params (recomputed by a captured graph's replays: `h` follows the optimizer). */
+function adamParams(n: number, gradOffset: number, h: AdamHyper): number[] {
+  return [n, gradOffset, ...adamScalars(h).map(f32bits)];
+}
+
+const adamKernel: Kernel<AdamHyper> = {
   name: 'optim.adam',
-  cpu: ([p, m, v], [gView], a) => {
-    const decay = a.decoupled ? 1 - a.lr * a.weightDecay : 1;
-    const l2 = a.decoupled ? 0 : a.weightDecay;
+  cpu: ([p, m, v], [gView], h) => {
+    const [decay, beta1, beta2, eps, stepSize, l2, bc2Sqrt] = adamScalars(h) as [number, number, number, number, number, number, number];
     const w = wasmOperands([gView!], [p!, m!, v!]);
     if (w) {
-      w.rt.run('adamF32', [w.outs[0]!, w.ins[0]!, w.outs[1]!, w.outs[2]!, p!.length, decay, a.beta1, a.beta2, a.eps, a.stepSize, l2, a.bc2Sqrt], threadsFor(w.rt, p!.length));
+      w.rt.run('adamF32', [w.outs[0]!, w.ins[0]!, w.outs[1]!, w.outs[2]!, p!.length, decay, beta1, beta2, eps, stepSize, l2, bc2Sqrt], threadsFor(w.rt, p!.length));
       return;
     }
     const g = gatherContiguous(gView!);
     for (let i = 0; i < p!.length; i++) {
       let pi = p![i]! * decay;
       const gi = g[i]! + l2 * p![i]!;
-      const mi = m![i]! * a.beta1 + gi * (1 - a.beta1);
-      const vi = v![i]! * a.beta2 + gi * gi * (1 - a.beta2);
+      const mi = m![i]! * beta1 + gi * (1 - beta1);
+      const vi = v![i]! * beta2 + gi * gi * (1 - beta2);
       m![i] = mi;
       v![i] = vi;
-      pi -= (a.stepSize * m![i]!) / (Math.sqrt(v![i]!) / a.bc2Sqrt + a.eps);
+      pi -= (stepSize * m![i]!) / (Math.sqrt(v![i]!) / bc2Sqrt + eps);
       p![i] = pi;
     }
   },
@@ -65,9 +69,8 @@ ${entry(`  if (i >= P[0]) { return; }
   m[i] = mi;
   v[i] = vi;
   p[i] = ${store(dt, 'p0 * pf(2u) - pf(6u) * mi / (sqrt(vi) / pf(8u) + pf(5u))')};`)}`);
-    const decay = a.decoupled ? 1 - a.lr * a.weightDecay : 1;
-    const params = [n, g!.offset, f32bits(decay), f32bits(a.beta1), f32bits(a.beta2), f32bits(a.eps), f32bits(a.stepSize), f32bits(a.decoupled ? 0 : a.weightDecay), f32bits(a.bc2Sqrt)];
-    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { output: 1 }, { output: 2 }], params, workgroups: { threads: n, size: 256 } });
+    const offset = g!.offset;
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { output: 1 }, { output: 2 }], params: adamParams(n, offset, a), workgroups: { threads: n, size: 256 }, refresh: () => adamParams(n, offset, a) });
   },
 };
 
@@ -91,8 +94,7 @@ export function adamUpdate_(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgS
   checkParam('adamUpdate_', param, [expAvg, expAvgSq]);
   sameDevice('adamUpdate_', [param, grad]);
   const g = noGrad(() => grad.contiguous());
-  const attrs: AdamAttrs = { ...h, stepSize: h.lr / (1 - h.beta1 ** h.step), bc2Sqrt: Math.sqrt(1 - h.beta2 ** h.step) };
-  getBackend(param.device).execInPlace(adamKernel, [g], [param.storage, expAvg.storage, expAvgSq.storage], attrs);
+  getBackend(param.device).execInPlace(adamKernel, [g], [param.storage, expAvg.storage, expAvgSq.storage], h);
   if (g !== grad) g.dispose();
 }
 
@@ -133,8 +135,13 @@ ${entry(`  if (i >= P[0]) { return; }
   buf[i] = b;
   d = select(b, d + pf(4u) * b, P[7] == 1u);` : ''}
   p[i] = ${store(dt, 'p0 - pf(2u) * d')};`)}`);
-    const params = [n, g!.offset, f32bits(a.lr), f32bits(a.weightDecay), f32bits(a.momentum), f32bits(a.dampening), a.first ? 1 : 0, a.nesterov ? 1 : 0];
-    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, ...(momentum ? [{ output: 1 }] : [])], params, workgroups: { threads: n, size: 256 } });
+    const offset = g!.offset;
+    const params = (): number[] => {
+      if ((a.momentum !== 0) !== momentum) throw new Error('optim.sgd: momentum was turned on or off after the step was captured; capture it again');
+      return [n, offset, f32bits(a.lr), f32bits(a.weightDecay), f32bits(a.momentum), f32bits(a.dampening), a.first ? 1 : 0, a.nesterov ? 1 : 0];
+    };
+    // `a` follows the optimizer's settings, so a captured graph's replays recompute the params
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, ...(momentum ? [{ output: 1 }] : [])], params: params(), workgroups: { threads: n, size: 256 }, refresh: params });
   },
 };
 

@@ -91,7 +91,7 @@ ${entry(`  let r = i;
       if (!(total > 0.0) && s + 1u < S) { fail(3u, r, 0u); }
     }
   }`, 64)}`);
-    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { scratch: w }, { errors: true }], params: [rows, C, samples, key, replacement ? 1 : 0, probs!.offset, rowStride, colStride, slot], workgroups: { threads: rows, size: 64 } });
+    ctx.dispatch({ code, bindings: [{ input: 0 }, { output: 0 }, { scratch: w }, { errors: true }], params: [rows, C, samples, key, replacement ? 1 : 0, probs!.offset, rowStride, colStride, slot], workgroups: { threads: rows, size: 64 }, keyWords: [3] });
   },
 };
 

@@ -1,4 +1,5 @@
 import { allocArray, itemSize, type DType, type TypedArray } from '../../dtype.ts';
+import { refuseInCapture } from '../capture.ts';
 import { contiguousStrides, isContiguous, numel } from '../../shape.ts';
 import { emptyCounters, type Backend, type CpuView, type Kernel, type OutputSpec, type Storage, type View } from '../types.ts';
 import { HEAP_LIMIT, wasmRuntime } from './wasm.ts';
@@ -173,6 +174,7 @@ export const cpuBackend: Backend = {
   },
 
   exec<A>(kernel: Kernel<A>, inputs: readonly View[], outputs: readonly OutputSpec[], attrs: A): Storage[] {
+    refuseInCapture(`the CPU kernel ${kernel.name}`);
     const t0 = performance.now();
     counters.kernels++;
     const outs = outputs.map((o) => makeStorage(o.dtype, numel(o.shape), kernel.zeroInit === true));
@@ -186,6 +188,7 @@ export const cpuBackend: Backend = {
 
   execInPlace<A>(kernel: Kernel<A>, inputs: readonly View[], targets: readonly Storage[], attrs: A): void {
     for (const t of targets) if (t.freed) throw new Error(`${kernel.name}: target used after dispose()`);
+    refuseInCapture(`the CPU kernel ${kernel.name}`);
     const t0 = performance.now();
     counters.kernels++;
     const run = () => kernel.cpu(targets.map((t) => (t as CpuStorage).data), inputs.map(cpuView), attrs, targets.map((t) => ({ shape: [t.length], dtype: t.dtype })));

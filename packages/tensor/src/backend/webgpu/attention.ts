@@ -38,6 +38,11 @@ function commonParams(s: AttentionShape): number[] {
   return [s.B, s.H, s.Tq, s.Tk, s.D, s.offset, f32bits(s.scale), f32bits(s.p), f32bits(s.p > 0 ? 1 / (1 - s.p) : 1), s.key >>> 0, s.p > 0 ? 1 : 0];
 }
 
+/** With dropout, the draw key's word of commonParams (a captured graph redraws it at each replay). */
+function keyWordsOf(s: AttentionShape): { keyWords?: readonly number[] } {
+  return s.p > 0 ? { keyWords: [9] } : {};
+}
+
 /** [offset, stride of b, h, t, d] of a (B, H, T, D) view. */
 function viewParams(v: View): number[] {
   return [v.offset, v.strides[0]!, v.strides[1]!, v.strides[2]!, v.strides[3]!];
@@ -163,6 +168,7 @@ ${keyTiles(dtype, qkv)}
     bindings: [...qkv.bindings, { output: 0 }, { output: 1 }],
     params: [...commonParams(s), ...viewParams(q!), ...viewParams(k!), ...viewParams(v!)],
     workgroups: [Math.ceil(s.Tq / ROWS), s.B * s.H],
+    ...keyWordsOf(s),
   });
 }
 
@@ -246,6 +252,7 @@ ${keyTiles(dtype, qkv)}
     bindings: [...qkv.bindings, { input: 3 }, { input: 4 }, { input: 5 }, { output: 0 }, { scratch: deltas }],
     params,
     workgroups: [Math.ceil(s.Tq / ROWS), s.B * s.H],
+    ...keyWordsOf(s),
   });
 
   // 2. dK and dV, one thread per key row; queries, their gradients, lse and D stream through tiles
@@ -320,5 +327,6 @@ ${HEAD_MAIN}
     bindings: [...qkv.bindings, { input: 4 }, { input: 5 }, { scratch: deltas }, { output: out.packed ? 0 : 1 }],
     params,
     workgroups: [Math.ceil(s.Tk / ROWS), s.B * s.H],
+    ...keyWordsOf(s),
   });
 }

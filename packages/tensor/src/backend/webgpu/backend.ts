@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { DType, TypedArray } from '../../dtype.ts';
 import { isContiguous, numel } from '../../shape.ts';
-import { emptyCounters, type Backend, type GpuBindingRef, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
+import { emptyCounters, type Backend, type CapturedWork, type GpuBindingRef, type GpuCaps, type GpuDispatch, type GpuFailure, type GpuKernelContext, type Kernel, type OutputSpec, type Storage, type View, type WorkCounters } from '../types.ts';
 import { BufferPool, type BufferRecord } from './pool.ts';
 import { CollectionTrigger, registerStorage, unregisterStorage } from '../collector.ts';
 import { elementwise, gpuItemSize } from './codegen.ts';
@@ -9,6 +9,8 @@ import { fromHalfBits, toHalfBits } from './half.ts';
 import type { OpenedDevice } from './device.ts';
 import { windowedSource, type WindowedBinding } from './windows.ts';
 import { GpuPacing } from './pacing.ts';
+import { GraphRecording } from './graph.ts';
+import { logDraws, nextDrawKey } from '../../random.ts';
 
 /** A registered check of a validating kernel: its slot and how to word a failure. */
 interface PendingCheck {
@@ -123,6 +125,11 @@ export class WebGPUBackend implements Backend {
    */
   private errorBuffer: BufferRecord | null = null;
   private checks: PendingCheck[] = [];
+  /** Check slots copied out before a capture or replay started, read by the next read or sync. */
+  private deferredChecks: CheckReadback[] = [];
+  /** The graph being captured (commands are recorded as they are encoded), and the draw log it replaced. */
+  private recording: GraphRecording | null = null;
+  private outerDrawLog: number[] | null = null;
   private readonly trigger = new CollectionTrigger('gpu', () => this.liveBytes());
   private readonly pacing: GpuPacing;
   private work = emptyCounters();
@@ -160,6 +167,7 @@ export class WebGPUBackend implements Backend {
     const buffer = this.pool.acquire(bytes);
     const storage: GpuStorage = { device: 'gpu', dtype, length, refs: 0, freed: false, buffer, bytes, record: this.pool.recordOf(buffer)! };
     registerStorage(storage, this.releaser(buffer), storage);
+    this.recording?.made.push(storage);
     return storage;
   }
 
@@ -185,7 +193,15 @@ export class WebGPUBackend implements Backend {
     const cached = this.constants.get(key);
     if (cached !== undefined) return cached;
     if (this.constants.size >= MAX_CONSTANTS) return null;
-    const storage = make() as GpuStorage;
+    // a constant outlives any graph captured now: shared memory, and its upload is not recorded
+    const recording = this.recording;
+    this.recording = null;
+    let storage: GpuStorage;
+    try {
+      storage = this.pool.outsideCapture(make) as GpuStorage;
+    } finally {
+      this.recording = recording;
+    }
     storage.refs++; // the cache's own reference: never freed
     unregisterStorage(storage);
     this.constants.set(key, storage);
@@ -226,7 +242,7 @@ export class WebGPUBackend implements Backend {
     const bytes = hostBytes(dtype, data);
     this.work.uploads++;
     this.work.uploadBytes += bytes.byteLength;
-    if (this.pending === 0) {
+    if (this.pending === 0 && this.recording === null) {
       this.gpu.queue.writeBuffer(storage.buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } else {
       // commands already encoded may still use this (pooled) buffer: order the upload after them
@@ -235,13 +251,20 @@ export class WebGPUBackend implements Backend {
       staging.unmap();
       this.endPass();
       this.commandEncoder().copyBufferToBuffer(staging, 0, storage.buffer, 0, staging.size);
-      this.stagingToDestroy.push(staging);
+      if (this.recording !== null) {
+        // a captured upload: every replay copies the same data again
+        this.recording.staging.push(staging);
+        this.recording.transfer(2, staging, storage.buffer, staging.size);
+      } else {
+        this.stagingToDestroy.push(staging);
+      }
       this.pending++;
     }
     return storage;
   }
 
   async read(view: View): Promise<TypedArray> {
+    this.refuseWhileCapturing('read');
     const n = numel(view.shape);
     if (n === 0) {
       await this.verifyChecks();
@@ -279,6 +302,11 @@ export class WebGPUBackend implements Backend {
     return hostArray(view.dtype, copy, n);
   }
 
+  /** Reads and waits cannot be part of a captured graph (it only holds GPU work). */
+  private refuseWhileCapturing(what: string): void {
+    if (this.recording !== null) throw new Error(`captureGraph: ${what}() inside a captured function (a graph holds GPU work only; read its results after capture or replay)`);
+  }
+
   // ---- input checks of GPU kernels ------------------------------------------------------------
 
   /** Register a validating kernel's check (see GpuKernelContext.check). */
@@ -289,6 +317,7 @@ export class WebGPUBackend implements Backend {
     }
     const slot = Math.min(this.checks.length, ERROR_SLOTS - 1);
     this.checks.push({ slot, describe });
+    this.recording?.checks.push({ slot, describe });
     return slot;
   }
 
@@ -312,6 +341,11 @@ export class WebGPUBackend implements Backend {
 
   /** Throw the first failure of these checks, as the CPU would have when running the kernel. */
   private async throwIfChecksFailed(read: CheckReadback | null): Promise<void> {
+    const deferred = this.deferredChecks;
+    if (deferred.length > 0) {
+      this.deferredChecks = [];
+      for (const d of deferred) await this.throwIfChecksFailed(d);
+    }
     if (read === null) return;
     await this.pacing.poll(read.staging.mapAsync(0x1, 0, read.bytes));
     const words = new Uint32Array(read.staging.getMappedRange(0, read.bytes).slice(0));
@@ -355,6 +389,10 @@ export class WebGPUBackend implements Backend {
     this.launching++;
     try {
       const run = new KernelRun(this, kernel.name, inputs, outs);
+      if (this.recording !== null) {
+        this.recording.kernels++;
+        this.noteBound(this.recording, inputs, outs);
+      }
       kernel.gpu!(run, inputs, specs, attrs);
       for (const s of run.scratches) this.free(s);
     } finally {
@@ -368,6 +406,7 @@ export class WebGPUBackend implements Backend {
     const t = performance.now();
     this.endPass();
     this.commandEncoder().clearBuffer(storage.buffer, 0, storage.bytes);
+    this.recording?.transfer(1, null, storage.buffer, storage.bytes);
     this.pending++;
     this.driverTime(t);
   }
@@ -476,6 +515,7 @@ export class WebGPUBackend implements Backend {
     pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(x, y, z);
     this.driverTime(t);
+    this.recording?.dispatch(entry.pipeline, bindGroup, params, words, x, y, z, d.keyWords, d.refresh);
     this.work.dispatches++;
     if (split !== null) this.work.windowedDispatches++;
     if (this.pacing.encoded(x * y * z, ++this.pending)) this.flush();
@@ -588,6 +628,133 @@ export class WebGPUBackend implements Backend {
     return entry;
   }
 
+  // ---- captured graphs (see graph.ts) --------------------------------------------------------
+
+  beginCapture(): void {
+    if (this.recording !== null) throw new Error('captureGraph: a graph is already being captured (captures do not nest)');
+    // pending checks keep their slots: copied out now, read by the next read or sync
+    const pending = this.encodeCheckReadback();
+    if (pending !== null) this.deferredChecks.push(pending);
+    const rec = new GraphRecording(ARENA_BYTES / 4, this.offsetAlign / 4);
+    this.recording = rec;
+    this.pool.beginCapture(rec.memory);
+    this.outerDrawLog = logDraws(rec.draws);
+  }
+
+  endCapture(outputs: readonly Storage[]): CapturedWork {
+    const rec = this.stopRecording();
+    const kept = new Set(outputs);
+    const outliving = rec.made.filter((s) => !s.freed && !kept.has(s) && !this.isConstant(s));
+    if (outliving.length > 0) {
+      const bytes = outliving.reduce((a, s) => a + (s as GpuStorage).record.size, 0);
+      this.disposeRecording(rec);
+      throw new Error(`captureGraph: ${outliving.length} tensor(s) made inside the captured function outlive it (${bytes} bytes) besides what it returns: a replay would rewrite them in place instead of making them anew (a gradient left set: call zeroGrad() inside the function; optimizer state made by its first step: take one step before capturing). Return them to keep them as outputs`);
+    }
+    for (const s of rec.bound) {
+      if (s.freed) rec.bound.delete(s);
+      else s.refs++; // the graph binds it: kept alive until the graph is disposed
+    }
+    let disposed = false;
+    return {
+      kernels: rec.kernels,
+      dispatches: rec.dispatches,
+      replay: () => {
+        if (disposed) throw new Error('captureGraph: replay() after dispose()');
+        this.replay(rec);
+      },
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        this.disposeRecording(rec);
+      },
+    };
+  }
+
+  /** Drop the graph being captured (its function threw). */
+  abortCapture(): void {
+    if (this.recording !== null) this.disposeRecording(this.stopRecording());
+  }
+
+  private stopRecording(): GraphRecording {
+    const rec = this.recording;
+    if (rec === null) throw new Error('captureGraph: no graph is being captured');
+    this.recording = null;
+    this.pool.endCapture();
+    logDraws(this.outerDrawLog);
+    this.outerDrawLog = null;
+    return rec;
+  }
+
+  private isConstant(s: Storage): boolean {
+    for (const c of this.constants.values()) if (c === s) return true;
+    return false;
+  }
+
+  /** Storages made before the capture that a captured kernel binds. */
+  private noteBound(rec: GraphRecording, inputs: readonly View[], outs: readonly GpuStorage[]): void {
+    for (const v of inputs) if ((v.storage as GpuStorage).record.owner !== rec.memory) rec.bound.add(v.storage);
+    for (const o of outs) if (o.record.owner !== rec.memory) rec.bound.add(o);
+  }
+
+  private disposeRecording(rec: GraphRecording): void {
+    this.flush(); // nothing encoded may still name its staging buffers
+    for (const s of rec.bound) if (--s.refs <= 0 && !s.freed) this.free(s);
+    rec.bound.clear();
+    this.pool.releaseGraph(rec.memory);
+    for (const b of rec.staging) b.destroy();
+    rec.staging.length = 0;
+    rec.segments.length = 0;
+  }
+
+  /** Encode and submit a captured graph's commands again (see graph.ts). */
+  private replay(rec: GraphRecording): void {
+    if (this.recording !== null) throw new Error('captureGraph: cannot replay a graph while capturing one');
+    const t0 = performance.now();
+    this.flush(); // work encoded before the replay goes first, and frees the params buffer
+    const pending = this.encodeCheckReadback();
+    if (pending !== null) this.deferredChecks.push(pending);
+    for (const c of rec.checks) this.checks.push(c); // the slots the captured kernels write
+    rec.patch(rec.draws.length === 0 ? rec.draws : rec.draws.map(() => nextDrawKey()));
+    const t1 = performance.now();
+    const offset = this.dynamicOffset;
+    for (const seg of rec.segments) {
+      const enc = this.commandEncoder();
+      let pass: GPUComputePassEncoder | null = null;
+      let pipeline: GPUComputePipeline | null = null;
+      for (const c of seg.commands) {
+        if (c.kind === 0) {
+          if (pass === null) {
+            pass = enc.beginComputePass();
+            pipeline = null;
+          }
+          if (c.pipeline !== pipeline) pass.setPipeline((pipeline = c.pipeline));
+          offset[0] = c.at * 4;
+          pass.setBindGroup(0, c.group, offset, 0, 1);
+          pass.dispatchWorkgroups(c.x, c.y, c.z);
+        } else {
+          if (pass !== null) {
+            pass.end();
+            pass = null;
+          }
+          if (c.kind === 1) enc.clearBuffer(c.dst, 0, c.size);
+          else enc.copyBufferToBuffer(c.src!, 0, c.dst, 0, c.size);
+        }
+      }
+      pass?.end();
+      if (seg.used > 0) this.gpu.queue.writeBuffer(this.arenaBuffer, 0, seg.words.buffer, 0, seg.used * 4);
+      this.gpu.queue.submit([enc.finish()]);
+      this.encoder = null;
+      this.pacing.encodedMany(seg.dispatches, seg.units);
+      this.pacing.submitted(performance.now());
+      this.work.submits++;
+    }
+    const t2 = performance.now();
+    this.work.kernels += rec.kernels;
+    this.work.dispatches += rec.dispatches;
+    this.work.hostMs += t2 - t0;
+    this.work.driverMs += t2 - t1;
+  }
+
   // ---- submission ---------------------------------------------------------------------------
 
   private commandEncoder(): GPUCommandEncoder {
@@ -625,6 +792,7 @@ export class WebGPUBackend implements Backend {
   }
 
   async sync(): Promise<void> {
+    this.refuseWhileCapturing('sync');
     const checks = this.encodeCheckReadback();
     this.flush();
     const pollStart = await this.pacing.beforeWait();

@@ -258,7 +258,7 @@ export function cachedSource(key: string, build: () => string): string {
  * compute-type values (named a0, a1, …) to the output's compute-type value; `extra` words follow the
  * view params, starting at P[extraAt] (`i` is the output index).
  */
-export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out: OutputSpec, expr: (args: string[], extraAt: number) => string, extra: readonly number[] = []): void {
+export function elementwise(ctx: GpuKernelContext, inputs: readonly View[], out: OutputSpec, expr: (args: string[], extraAt: number) => string, extra: readonly number[] = [], extraKeys?: readonly number[]): void {
   const n = numel(out.shape);
   if (n === 0) return;
   const { dims, strideSets } = collapse(out.shape, [contiguousStrides(out.shape), ...inputs.map((v) => v.strides)]);
@@ -296,7 +296,8 @@ ${loads.join('\n')}
   out[i] = ${store(out.dtype, value)};`)}`;
   });
   const refs: GpuBindingRef[] = [...inputs.map((_, k) => ({ input: k })), { output: 0 }];
-  ctx.dispatch({ code, bindings: refs, params, workgroups: { threads: n, size: 256 } });
+  const keyWords = extraKeys?.map((k) => extraAt + k);
+  ctx.dispatch(keyWords === undefined ? { code, bindings: refs, params, workgroups: { threads: n, size: 256 } } : { code, bindings: refs, params, workgroups: { threads: n, size: 256 }, keyWords });
 }
 
 /** Params for a strided view: [offset, strides…] over `shape` (dims given by the caller). */

@@ -69,6 +69,12 @@ export class GpuPacing {
     setImmediate(turn);
   }
 
+  /** Count the dispatches of a replayed graph's segment, encoded at once. */
+  encodedMany(dispatches: number, workgroups: number): void {
+    this.encodedDispatches += dispatches;
+    this.encodedUnits += workgroups;
+  }
+
   /** A dispatch of `workgroups` was encoded; true when it is time to submit. */
   encoded(workgroups: number, pending: number): boolean {
     this.encodedDispatches++;

@@ -13,6 +13,23 @@ export interface BufferRecord {
   readonly id: number;
   readonly size: number;
   readonly buffer: GPUBuffer;
+  /** The captured graph whose memory this buffer is (see GraphMemory), or null. */
+  owner?: GraphMemory | null;
+}
+
+/**
+ * The memory of a captured graph (graph.ts): every buffer handed out or released while the graph
+ * was captured belongs to it, and goes back to it (not to the shared pool) when freed, so no later
+ * tensor can be given a buffer a replay writes. Inside the capture it is reused as the shared pool
+ * would be (lowest id first), so a graph needs no more memory than the step it recorded.
+ */
+export class GraphMemory {
+  /** Free buffers of the graph per size class, sorted like the pool's. */
+  readonly free = new Map<number, GPUBuffer[]>();
+  /** Buffers the graph owns, free or handed out. */
+  readonly records = new Set<BufferRecord>();
+  /** Bytes of its free buffers. */
+  heldBytes = 0;
 }
 
 export class BufferPool {
@@ -24,6 +41,10 @@ export class BufferPool {
   private peak = 0;
   private pooled = 0;
   private created = 0;
+  /** While a graph is captured: the memory it takes its buffers from and gives them back to. */
+  private capturing: GraphMemory | null = null;
+  /** Free bytes held by captured graphs (reserved for their replays). */
+  private graphHeld = 0;
 
   /** `maxSize`: the device's largest buffer (a size class never rounds past it). */
   constructor(private readonly device: GPUDevice, private readonly usage: number, private readonly maxSize = Infinity) {}
@@ -39,19 +60,68 @@ export class BufferPool {
   acquire(bytes: number): GPUBuffer {
     const rounded = BufferPool.sizeClass(bytes);
     const size = rounded <= this.maxSize ? rounded : Math.ceil(bytes / 4) * 4;
-    const bucket = this.free.get(size);
-    const reused = bucket?.pop();
     this.live += size;
     if (this.live > this.peak) this.peak = this.live;
+    const graph = this.capturing;
+    if (graph !== null) {
+      const own = graph.free.get(size)?.pop();
+      if (own !== undefined) {
+        graph.heldBytes -= size;
+        this.graphHeld -= size;
+        return own;
+      }
+    }
+    const reused = this.free.get(size)?.pop();
     if (reused !== undefined) {
       this.pooled -= size;
+      if (graph !== null) this.adopt(graph, this.records.get(reused)!);
       return reused;
     }
     this.created += size;
     const buffer = this.device.createBuffer({ size, usage: this.usage });
-    const id = this.nextId++;
-    this.records.set(buffer, { id, size, buffer });
+    const record: BufferRecord = { id: this.nextId++, size, buffer, owner: null };
+    this.records.set(buffer, record);
+    if (graph !== null) this.adopt(graph, record);
     return buffer;
+  }
+
+  private adopt(graph: GraphMemory, record: BufferRecord): void {
+    record.owner = graph;
+    graph.records.add(record);
+  }
+
+  /** Hand out and take back buffers from `graph` until `endCapture()` (see GraphMemory). */
+  beginCapture(graph: GraphMemory): void {
+    if (this.capturing !== null) throw new Error('webgpu: a graph is already being captured');
+    this.capturing = graph;
+  }
+
+  endCapture(): void {
+    this.capturing = null;
+  }
+
+  /** Run `f` with the shared pool (memory that outlives any graph, such as shared constants). */
+  outsideCapture<T>(f: () => T): T {
+    const graph = this.capturing;
+    this.capturing = null;
+    try {
+      return f();
+    } finally {
+      this.capturing = graph;
+    }
+  }
+
+  /** A disposed graph's buffers go back to the shared pool: the free ones now, the others when freed. */
+  releaseGraph(graph: GraphMemory): void {
+    for (const record of graph.records) record.owner = null;
+    for (const [size, bucket] of graph.free) {
+      for (const buffer of bucket) this.insertFree(this.free, buffer);
+      this.pooled += size * bucket.length;
+    }
+    this.graphHeld -= graph.heldBytes;
+    graph.heldBytes = 0;
+    graph.free.clear();
+    graph.records.clear();
   }
 
   /** The pool's record of a buffer it created (its id is stable while the buffer lives), or undefined. */
@@ -63,10 +133,28 @@ export class BufferPool {
     const record = this.records.get(buffer)!;
     const size = record.size;
     this.live -= size;
+    let graph = record.owner ?? null;
+    if (graph === null && this.capturing !== null) {
+      // freed inside a capture: the graph may have bound it, so it keeps it
+      graph = this.capturing;
+      this.adopt(graph, record);
+    }
+    if (graph !== null) {
+      this.insertFree(graph.free, buffer);
+      graph.heldBytes += size;
+      this.graphHeld += size;
+      return;
+    }
     this.pooled += size;
-    let bucket = this.free.get(size);
-    if (bucket === undefined) this.free.set(size, (bucket = []));
-    // keep the bucket sorted by descending id: binary search for the insertion point
+    this.insertFree(this.free, buffer);
+  }
+
+  /** Put a buffer in its size class of `free`, keeping the bucket sorted by descending id. */
+  private insertFree(free: Map<number, GPUBuffer[]>, buffer: GPUBuffer): void {
+    const record = this.records.get(buffer)!;
+    let bucket = free.get(record.size);
+    if (bucket === undefined) free.set(record.size, (bucket = []));
+    // binary search for the insertion point
     const id = record.id;
     let lo = 0;
     let hi = bucket.length;
@@ -91,8 +179,8 @@ export class BufferPool {
     return this.live;
   }
 
-  stats(): { liveBytes: number; peakBytes: number; pooledBytes: number; createdBytes: number } {
-    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, createdBytes: this.created };
+  stats(): { liveBytes: number; peakBytes: number; pooledBytes: number; createdBytes: number; graphBytes: number } {
+    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, createdBytes: this.created, graphBytes: this.graphHeld };
   }
 
   resetPeak(): void {
