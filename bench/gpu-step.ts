@@ -4,10 +4,12 @@
  * and optimizer state included), host µs spent encoding per dispatch (the mean over the steps; and of
  * it, the µs inside Dawn's own calls) and host ms spent encoding the median step; and ms/step. The
  * step is the trainer's own (`trainStep`: forward, backward, gradient clipping, AdamW) on the
- * preset's model with its dropout, weight decay and clipping, on a fixed random batch.
+ * preset's model with its dropout, weight decay and clipping, on a fixed random batch, measured two
+ * ways on the GPU: op by op (`eager`), and replayed from a captured graph as `llmts train` takes
+ * its steps there (`graph`: the batch copied into the graph's inputs, then one replay).
  *
  *   npm run bench -- gpu-step                                   # shakespeare-char and gpt2-124m on the GPU
- *   npm run bench -- gpu-step --preset shakespeare-char --batch 2 --steps 3
+ *   npm run bench -- gpu-step --preset shakespeare-char --batch 2 --steps 3 --mode graph
  *   npm run bench -- gpu-step --preset gpt2-124m --batch 1 --device cpu     # the peak at 1 x 1024 tokens
  *
  * Defaults: on a hardware GPU the preset's batch and block; on a software adapter (lavapipe) batch
@@ -17,7 +19,7 @@
 import { manualSeed, memoryStats, randint, resetPeakMemory, type Device } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
 import { AdamW } from '@llmts/nn';
-import { GPT, getPreset, makeConfig, trainStep } from '@llmts/gpt';
+import { CapturedTrainStep, GPT, getPreset, makeConfig, trainStep } from '@llmts/gpt';
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -41,6 +43,8 @@ function defaultVocab(preset: string): number {
 export interface StepFigures {
   preset: string;
   device: string;
+  /** `eager`: every op run as called; `graph`: a captured step replayed (the trainer's way on the GPU). */
+  mode: StepMode;
   shape: string;
   params: number;
   'ms/step': number;
@@ -60,8 +64,12 @@ export interface StepFigures {
   error?: string;
 }
 
-/** Measure `steps` trainer steps of one preset after `warmup` steps (pipelines compiled, pools filled). */
-export async function measureStep(name: string, device: Device, o: { batch?: number; block?: number; vocabSize?: number; nLayer?: number; steps: number; warmup: number }): Promise<StepFigures> {
+export type StepMode = 'eager' | 'graph';
+
+/** Measure `steps` trainer steps of one preset after `warmup` steps (pipelines compiled, pools filled; a graph captured). */
+export async function measureStep(name: string, device: Device, o: { batch?: number; block?: number; vocabSize?: number; nLayer?: number; steps: number; warmup: number; mode?: StepMode }): Promise<StepFigures> {
+  const mode = o.mode ?? 'eager';
+  if (mode === 'graph' && device !== 'gpu') throw new Error('gpu-step: --mode graph replays a captured step on the GPU; the CPU runs op by op');
   const preset = getPreset(name);
   const software = device === 'gpu' && (webgpuBackend()?.software ?? false);
   const batch = o.batch ?? (device === 'gpu' && !software ? preset.train.batchSize : 1);
@@ -71,7 +79,8 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
   manualSeed(0);
   let model: GPT | null = null;
   let optimizer: AdamW | null = null;
-  const base = { preset: name, device: device === 'gpu' ? `gpu (${webgpuBackend()!.describe()})` : 'cpu', shape };
+  const base = { preset: name, device: device === 'gpu' ? `gpu (${webgpuBackend()!.describe()})` : 'cpu', mode, shape };
+  let captured: CapturedTrainStep | null = null;
   try {
     model = new GPT(config, { device });
     model.train();
@@ -79,12 +88,18 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
     optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: tc.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
     const x = randint(0, config.vocabSize, [batch, config.blockSize], { device });
     const y = randint(0, config.vocabSize, [batch, config.blockSize], { device });
+    const settings = { gradClip: tc.gradClip };
+    if (mode === 'graph') captured = new CapturedTrainStep(model, optimizer, settings);
+    // the graph's inputs take a copy of the batch, which it disposes: hand it views
+    const views = () => ({ x: x.view(x.shape), y: y.view(y.shape) });
     const step = async () => {
-      const loss = trainStep(model!, optimizer!, () => ({ x, y }), { gradClip: tc.gradClip });
+      const loss = captured !== null ? captured.step(views) : trainStep(model!, optimizer!, () => ({ x, y }), settings);
       await backend.sync();
-      loss.dispose();
+      if (captured !== null) captured.release(loss);
+      else loss.dispose();
     };
-    for (let i = 0; i < o.warmup; i++) await step();
+    // a graph is captured at its second step
+    for (let i = 0; i < Math.max(o.warmup, mode === 'graph' ? 2 : 0); i++) await step();
     await backend.sync();
     const paramsAndState = memoryStats(device).liveBytes;
     resetPeakMemory(device);
@@ -99,7 +114,9 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
       hostTimes.push(backend.counters().hostMs - host0);
     }
     const c = backend.counters();
-    const peak = memoryStats(device).peakBytes;
+    // a graph's temporaries are reserved for it rather than live: counted in its peak
+    const stats = memoryStats(device);
+    const peak = stats.peakBytes + (stats.graphBytes ?? 0);
     times.sort((a, b) => a - b);
     hostTimes.sort((a, b) => a - b);
     x.dispose();
@@ -123,6 +140,7 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
   } catch (e) {
     return { ...base, params: model?.numParameters() ?? 0, 'ms/step': NaN, kernels: 0, dispatches: 0, submits: 0, bindGroups: 0, windowed: 0, 'host µs/dispatch': 0, 'driver µs/dispatch': 0, 'host ms/step': 0, 'peak MiB': 0, 'params+state MiB': 0, error: (e as Error).message.split('\n')[0]! };
   } finally {
+    captured?.dispose();
     optimizer?.dispose();
     model?.dispose();
   }
@@ -135,10 +153,12 @@ export async function run(args: string[]) {
   const software = device === 'gpu' && webgpuBackend()!.software;
   const steps = positive(args, 'steps') ?? (software || device === 'cpu' ? 2 : 10);
   const warmup = positive(args, 'warmup') ?? 2;
+  const modes = (option(args, 'mode') ?? (device === 'gpu' ? 'eager,graph' : 'eager')).split(',') as StepMode[];
+  for (const m of modes) if (m !== 'eager' && m !== 'graph') throw new Error(`gpu-step: --mode takes eager and/or graph, got '${m}'`);
   const rows: StepFigures[] = [];
-  for (const name of (option(args, 'preset') ?? 'shakespeare-char,gpt2-124m').split(',')) {
-    const o = { steps, warmup, ...(positive(args, 'batch') !== undefined ? { batch: positive(args, 'batch')! } : {}), ...(positive(args, 'block') !== undefined ? { block: positive(args, 'block')! } : {}), ...(positive(args, 'vocab-size') !== undefined ? { vocabSize: positive(args, 'vocab-size')! } : {}) };
+  for (const name of (option(args, 'preset') ?? 'shakespeare-char,gpt2-124m').split(',')) for (const mode of modes) {
+    const o = { steps, warmup, mode, ...(positive(args, 'batch') !== undefined ? { batch: positive(args, 'batch')! } : {}), ...(positive(args, 'block') !== undefined ? { block: positive(args, 'block')! } : {}), ...(positive(args, 'vocab-size') !== undefined ? { vocabSize: positive(args, 'vocab-size')! } : {}) };
     rows.push(await measureStep(name, device, o));
   }
-  return { rows: rows as unknown as Record<string, unknown>[], meta: { device, steps, warmup } };
+  return { rows: rows as unknown as Record<string, unknown>[], meta: { device, steps, warmup, modes } };
 }

@@ -1,6 +1,6 @@
 /**
- * One optimizer step the way `llmts train` takes it: forward and backward over each
- * gradient-accumulation micro-batch (each frees its activations before the next), gradient-norm
+ * One optimizer step the way `llmts train` takes it: the micro-batches drawn, then forward and
+ * backward over each (each frees its activations before the next), gradient-norm
  * clipping, AdamW, zeroed gradients. Shared by the trainer, `llmts tune` and the benchmarks, so
  * what they measure is what training runs.
  */
@@ -24,10 +24,14 @@ export interface StepSettings {
 export function trainStep(model: GPT, optimizer: Optimizer<{ lr: number }>, nextBatch: () => { x: Tensor; y: Tensor }, s: StepSettings): Tensor {
   const micro = s.gradAccumSteps ?? 1;
   return tidy(() => {
+    // every micro-batch is drawn before the first forward, so the generator gives the batches and
+    // then dropout's keys in the same order whether the step runs op by op or replays a captured
+    // graph (which draws all of its keys at once)
+    const batches = Array.from({ length: micro }, () => nextBatch());
     let total: Tensor | null = null;
     for (let m = 0; m < micro; m++) {
       const l = tidy(() => {
-        const { x, y } = nextBatch();
+        const { x, y } = batches[m]!;
         const loss = model.forward(x, y).loss!;
         const value = loss.detach(); // its own handle: backward may dispose `loss` itself
         // activations are freed as backward passes them, as in PyTorch (only the loss is kept)

@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';
-import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, setRngState, type Device } from '@llmts/tensor';
+import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, setRngState, type Device, type Tensor } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
 import { AdamW, loadCheckpoint, readJsonFile, resolveCheckpointDir, warmupCosine } from '@llmts/nn';
 import { TokenDataset, toHuggingFace, type Tokenizer } from '@llmts/data';
@@ -26,6 +26,7 @@ import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotSvg, type Series } from './plot.ts';
 import { plotPng } from './plot-png.ts';
 import { trainStep } from './step.ts';
+import { CapturedTrainStep } from './captured-step.ts';
 import { meanLosses } from './estimate.ts';
 import { claimOutDir } from './run-dir.ts';
 import { checkSameCorpus, corpusFingerprint, readSavedRun, type CorpusFingerprint } from './resume.ts';
@@ -55,6 +56,11 @@ export interface TrainOptions {
   lora?: LoRASettings;
   /** Draw the progress line on stderr (default true). */
   progress?: boolean;
+  /**
+   * On the GPU, replay a captured step after the first two (`captureGraph`): the same kernels
+   * without the host work of running the ops again (default true; false runs every step op by op).
+   */
+  captureGraph?: boolean;
   /** Called with every log entry (also written to outDir/log.jsonl). */
   onLog?: (entry: LogEntry) => void;
 }
@@ -74,6 +80,8 @@ export interface TrainResult {
   seconds: number;
   outDir: string;
   model: GPT;
+  /** Dispatches of the captured step each later step replayed (`captureGraph` on the GPU); 0 when every step ran op by op. */
+  replayedDispatches: number;
 }
 
 interface RunState {
@@ -324,46 +332,56 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
   let windowIters = 0;
   let lastEval = { train: NaN, val: NaN };
   model.train();
-  for (;; state.iter++) {
-    const iter = state.iter;
-    const lr = lrAt(iter);
-    optimizer.setLr(lr);
-    if ((iter % tc.evalInterval === 0 || iter >= tc.maxIters) && iter !== evaluatedAt) {
-      const t0 = Date.now();
-      lastEval = await estimateLoss(model, ds, { batchSize: tc.batchSize, iters: tc.evalIters, device });
-      if (!Number.isFinite(lastEval.train) || !Number.isFinite(lastEval.val)) diverged(iter, `the estimated loss is train ${lastEval.train}, val ${lastEval.val}`);
-      log({ type: 'eval', iter, train: lastEval.train, val: lastEval.val, elapsed: state.trainedSeconds + (Date.now() - runStart) / 1000 });
-      bar?.done(`iter ${iter}: train loss ${lastEval.train.toFixed(4)}, val loss ${lastEval.val.toFixed(4)}`);
-      writePlots(o.outDir, state.history, `${preset.name} on ${ds.meta.vocabSize}-token vocabulary`);
-      if (lastEval.val < state.bestVal || tc.alwaysSaveCheckpoint) {
-        state.bestVal = Math.min(state.bestVal, lastEval.val);
-        if (iter > 0 || tc.maxIters === 0) await save(bestDir);
+  const captured = device === 'gpu' && o.captureGraph !== false ? new CapturedTrainStep(model, optimizer, tc) : null;
+  // the loss of a captured step belongs to its graph (kept for the next replay)
+  const done = (loss: Tensor) => (captured !== null ? captured.release(loss) : loss.dispose());
+  let replayedDispatches = 0;
+  try {
+    for (;; state.iter++) {
+      const iter = state.iter;
+      const lr = lrAt(iter);
+      optimizer.setLr(lr);
+      if ((iter % tc.evalInterval === 0 || iter >= tc.maxIters) && iter !== evaluatedAt) {
+        const t0 = Date.now();
+        lastEval = await estimateLoss(model, ds, { batchSize: tc.batchSize, iters: tc.evalIters, device });
+        if (!Number.isFinite(lastEval.train) || !Number.isFinite(lastEval.val)) diverged(iter, `the estimated loss is train ${lastEval.train}, val ${lastEval.val}`);
+        log({ type: 'eval', iter, train: lastEval.train, val: lastEval.val, elapsed: state.trainedSeconds + (Date.now() - runStart) / 1000 });
+        bar?.done(`iter ${iter}: train loss ${lastEval.train.toFixed(4)}, val loss ${lastEval.val.toFixed(4)}`);
+        writePlots(o.outDir, state.history, `${preset.name} on ${ds.meta.vocabSize}-token vocabulary`);
+        if (lastEval.val < state.bestVal || tc.alwaysSaveCheckpoint) {
+          state.bestVal = Math.min(state.bestVal, lastEval.val);
+          if (iter > 0 || tc.maxIters === 0) await save(bestDir);
+        }
+        if (iter > 0) await save(lastDir);
+        windowStart += Date.now() - t0;
       }
-      if (iter > 0) await save(lastDir);
-      windowStart += Date.now() - t0;
-    }
-    if (iter >= tc.maxIters) break;
-    const loss = trainStep(model, optimizer, () => ds.getBatch('train', tc.batchSize, model.config.blockSize, { device }), tc);
-    windowIters++;
-    if (iter % tc.logInterval === 0) {
-      const lossValue = await loss.item(); // the one readback of a logged step
-      if (!Number.isFinite(lossValue)) {
-        loss.dispose();
-        diverged(iter, `the training loss is ${lossValue}`);
+      if (iter >= tc.maxIters) break;
+      const nextBatch = () => ds.getBatch('train', tc.batchSize, model.config.blockSize, { device });
+      const loss = captured !== null ? captured.step(nextBatch) : trainStep(model, optimizer, nextBatch, tc);
+      windowIters++;
+      if (iter % tc.logInterval === 0) {
+        const lossValue = await loss.item(); // the one readback of a logged step
+        if (!Number.isFinite(lossValue)) {
+          done(loss);
+          diverged(iter, `the training loss is ${lossValue}`);
+        }
+        const now = Date.now();
+        const msPerIter = (now - windowStart) / windowIters;
+        trainMs += now - windowStart;
+        itersTimed += windowIters;
+        windowStart = now;
+        windowIters = 0;
+        const entry: LogEntry = { type: 'train', iter, loss: lossValue, lr, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, elapsed: state.trainedSeconds + (now - runStart) / 1000 };
+        log(entry);
+        bar?.update(`iter ${iter}/${tc.maxIters} | loss ${lossValue.toFixed(4)} | lr ${lr.toExponential(2)} | ${formatCount(entry.tokensPerSec)} tok/s | ${msPerIter.toFixed(0)} ms/iter | ETA ${formatDuration(((tc.maxIters - iter) * msPerIter) / 1000)}`);
+      } else if (device === 'gpu' && iter % 4 === 0) {
+        await getBackend(device).sync(); // keep the queue short without a readback per step
       }
-      const now = Date.now();
-      const msPerIter = (now - windowStart) / windowIters;
-      trainMs += now - windowStart;
-      itersTimed += windowIters;
-      windowStart = now;
-      windowIters = 0;
-      const entry: LogEntry = { type: 'train', iter, loss: lossValue, lr, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, elapsed: state.trainedSeconds + (now - runStart) / 1000 };
-      log(entry);
-      bar?.update(`iter ${iter}/${tc.maxIters} | loss ${lossValue.toFixed(4)} | lr ${lr.toExponential(2)} | ${formatCount(entry.tokensPerSec)} tok/s | ${msPerIter.toFixed(0)} ms/iter | ETA ${formatDuration(((tc.maxIters - iter) * msPerIter) / 1000)}`);
-    } else if (device === 'gpu' && iter % 4 === 0) {
-      await getBackend(device).sync(); // keep the queue short without a readback per step
+      done(loss);
     }
-    loss.dispose();
+  } finally {
+    replayedDispatches = captured?.dispatches ?? 0;
+    captured?.dispose();
   }
   await getBackend(device).sync();
   const seconds = state.trainedSeconds + (Date.now() - runStart) / 1000;
@@ -372,5 +390,5 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
   if (!existsSync(bestDir)) await save(bestDir);
   writePlots(o.outDir, state.history, `${preset.name} on ${ds.meta.vocabSize}-token vocabulary`);
   const msPerIter = itersTimed > 0 ? trainMs / itersTimed : NaN;
-  return { iters: state.iter, bestVal: state.bestVal, finalTrain: lastEval.train, finalVal: lastEval.val, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, seconds, outDir: o.outDir, model };
+  return { iters: state.iter, bestVal: state.bestVal, finalTrain: lastEval.train, finalVal: lastEval.val, msPerIter, tokensPerSec: (tokensPerIter * 1000) / msPerIter, seconds, outDir: o.outDir, model, replayedDispatches };
 }

@@ -654,6 +654,7 @@ export class WebGPUBackend implements Backend {
       if (s.freed) rec.bound.delete(s);
       else s.refs++; // the graph binds it: kept alive until the graph is disposed
     }
+    rec.holdsBound = true;
     let disposed = false;
     return {
       kernels: rec.kernels,
@@ -698,7 +699,7 @@ export class WebGPUBackend implements Backend {
 
   private disposeRecording(rec: GraphRecording): void {
     this.flush(); // nothing encoded may still name its staging buffers
-    for (const s of rec.bound) if (--s.refs <= 0 && !s.freed) this.free(s);
+    if (rec.holdsBound) for (const s of rec.bound) if (--s.refs <= 0 && !s.freed) this.free(s);
     rec.bound.clear();
     this.pool.releaseGraph(rec.memory);
     for (const b of rec.staging) b.destroy();

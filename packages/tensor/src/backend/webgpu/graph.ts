@@ -67,6 +67,8 @@ export class GraphRecording {
   readonly staging: GPUBuffer[] = [];
   /** Storages made before the capture that its commands bind (kept alive while the graph lives). */
   readonly bound = new Set<Storage>();
+  /** Whether the graph holds a reference on each of `bound` (from the end of its capture). */
+  holdsBound = false;
   /** Storages made while captured (to find those that outlive the captured function). */
   readonly made: Storage[] = [];
   kernels = 0;
