@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { captureGraph, embedding, type CapturedGraph, getRngState, hasBackend, manualSeed, memoryStats, rand, randint, setRngState, tensor, tidy, zeros, type Tensor } from '@llmts/tensor';
 import { compareArrays, getBackend } from '@llmts/tensor/internal';
 import { AdamW, SGD, Linear } from '@llmts/nn';
-import { GPT, train, trainStep, type LogEntry } from '@llmts/gpt';
+import { GPT, TextTrainer, train, trainStep, type LogEntry } from '@llmts/gpt';
 import { prepareCorpus } from '@llmts/data';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -236,5 +236,21 @@ describe.skipIf(!hasBackend('gpu'))('captureGraph', () => {
     const t = compareArrays(losses(resumedLogs), losses(tail), { rtol: 1e-4, atol: 1e-5 });
     expect(t.ok, `resumed ${losses(resumedLogs)} straight ${losses(tail)}`).toBe(true);
     resumed.model.dispose();
+  });
+
+  it('TextTrainer (the page\'s trainer) replays its steps on the GPU and follows the CPU\'s losses', async () => {
+    const text = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40);
+    const runs: number[][] = [];
+    for (const device of ['cpu', 'gpu'] as const) {
+      manualSeed(5);
+      const t = TextTrainer.fromText(text, { model: { nLayer: 1, nHead: 2, nEmbd: 32, blockSize: 16, dropout: 0.1 }, batchSize: 4, maxIters: 8, learningRate: 3e-3, warmupIters: 2, device });
+      const losses: number[] = [];
+      for (let i = 0; i < 8; i++) losses.push((await t.step()).loss);
+      runs.push(losses);
+      t.dispose();
+    }
+    const r = compareArrays(runs[1]!, runs[0]!, { rtol: 2e-4, atol: 2e-5 });
+    expect(r.ok, `gpu ${runs[1]} cpu ${runs[0]}`).toBe(true);
+    expect(memoryStats('gpu').graphBytes).toBe(0);
   });
 });

@@ -120,7 +120,7 @@ describe.skipIf(!hasBackend('gpu'))('a device that binds WebGPU\'s minimum of 8 
 });
 
 describe.skipIf(!hasBackend('gpu'))('Dawn\'s null device: WebGPU\'s minimum limits, every command validated, nothing run', () => {
-  it('training steps (dropout, accumulation, clipping, AdamW), generation with and without the KV cache, int8/int4 weights and float16 pass its validation', () => {
+  it('training steps (dropout, accumulation, clipping, AdamW; op by op and replayed from a captured graph), generation with and without the KV cache, int8/int4 weights and float16 pass its validation', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'tests/webgpu/fixtures/null-device.ts'], { cwd: root, env: { ...process.env, LLMTS_DAWN_FLAGS: 'backend=null', LLMTS_QUIET: '1' }, encoding: 'utf8', timeout: 120_000 });
     expect(r.error, String(r.error)).toBeUndefined();

@@ -11,6 +11,7 @@ import { CharTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from '../model.ts';
 import type { GPTConfig } from '../config.ts';
 import { trainStep } from './step.ts';
+import { CapturedTrainStep } from './captured-step.ts';
 import { meanLosses } from './estimate.ts';
 
 /** How a TextTrainer trains (defaults: nanoGPT's CPU recipe for characters). */
@@ -63,6 +64,8 @@ export class TextTrainer {
   private readonly train: Int32Array;
   private readonly val: Int32Array;
   private readonly o: Required<Omit<TextTrainerOptions, 'model' | 'device'>>;
+  /** On the GPU, steps replay a captured one from the third on (as `llmts train` takes them). */
+  private captured: CapturedTrainStep | null = null;
 
   /** A character-level model of `text` (its tokenizer built from the text's characters). */
   static fromText(text: string, options: TextTrainerOptions = {}): TextTrainer {
@@ -123,9 +126,12 @@ export class TextTrainer {
     const lr = this.schedule(this.iter);
     this.optimizer.setLr(lr);
     this.model.train();
-    const loss = trainStep(this.model, this.optimizer, () => this.batch('train'), { gradClip: this.o.gradClip });
+    const settings = { gradClip: this.o.gradClip };
+    if (this.model.device === 'gpu') this.captured ??= new CapturedTrainStep(this.model, this.optimizer, settings);
+    const loss = this.captured !== null ? this.captured.step(() => this.batch('train')) : trainStep(this.model, this.optimizer, () => this.batch('train'), settings);
     const value = (await loss.data())[0]!;
-    loss.dispose();
+    if (this.captured !== null) this.captured.release(loss);
+    else loss.dispose();
     this.iter++;
     const ms = now() - t0;
     return { iter: this.iter, loss: value, lr, ms, tokensPerSec: (this.tokensPerStep / ms) * 1000 };
@@ -138,8 +144,10 @@ export class TextTrainer {
     return { train: out.train!, val: out.val ?? NaN };
   }
 
-  /** Free the model and the optimizer's state. */
+  /** Free the model, the optimizer's state and the captured step. */
   dispose(): void {
+    this.captured?.dispose();
+    this.captured = null;
     this.optimizer.dispose();
     this.model.dispose();
   }
