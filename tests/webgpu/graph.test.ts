@@ -99,6 +99,11 @@ describe.skipIf(!hasBackend('gpu'))('captureGraph', () => {
 
   it('keeps its temporaries from other tensors, replays its uploads, and reads inputs written with copy_', async () => {
     const x = tensor([1, 2, 3, 4], { device: 'gpu' });
+    // a number seen for the first time becomes a shared device constant: it outlives the capture, allowed
+    const scaled = captureGraph(() => x.mul(0.8125));
+    expect(await scaled.result.toArray()).toEqual([0.8125, 1.625, 2.4375, 3.25]);
+    scaled.dispose();
+    scaled.result.dispose();
     const graph = captureGraph(() => x.mul(2).add(tensor([10, 20, 30, 40], { device: 'gpu' })).mul(x));
     expect(await graph.result.toArray()).toEqual([12, 48, 108, 192]);
     // tensors made now must not get the graph's buffers (its product x·2 and its upload)

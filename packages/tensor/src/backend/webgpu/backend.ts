@@ -644,7 +644,8 @@ export class WebGPUBackend implements Backend {
   endCapture(outputs: readonly Storage[]): CapturedWork {
     const rec = this.stopRecording();
     const kept = new Set(outputs);
-    const outliving = rec.made.filter((s) => !s.freed && !kept.has(s) && !this.isConstant(s));
+    // (shared constants made meanwhile are not among `made`: see constant())
+    const outliving = rec.made.filter((s) => !s.freed && !kept.has(s));
     if (outliving.length > 0) {
       const bytes = outliving.reduce((a, s) => a + (s as GpuStorage).record.size, 0);
       this.disposeRecording(rec);
@@ -684,11 +685,6 @@ export class WebGPUBackend implements Backend {
     logDraws(this.outerDrawLog);
     this.outerDrawLog = null;
     return rec;
-  }
-
-  private isConstant(s: Storage): boolean {
-    for (const c of this.constants.values()) if (c === s) return true;
-    return false;
   }
 
   /** Storages made before the capture that a captured kernel binds. */
