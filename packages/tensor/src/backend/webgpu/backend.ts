@@ -343,8 +343,18 @@ export class WebGPUBackend implements Backend {
   private async throwIfChecksFailed(read: CheckReadback | null): Promise<void> {
     const deferred = this.deferredChecks;
     if (deferred.length > 0) {
+      // every readback is mapped and released; the first failure (in order) is thrown
       this.deferredChecks = [];
-      for (const d of deferred) await this.throwIfChecksFailed(d);
+      let failure: unknown = null;
+      for (const d of [...deferred, read]) {
+        try {
+          await this.throwIfChecksFailed(d);
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+      if (failure !== null) throw failure;
+      return;
     }
     if (read === null) return;
     await this.pacing.poll(read.staging.mapAsync(0x1, 0, read.bytes));
