@@ -122,6 +122,27 @@ describe.skipIf(!hasBackend('gpu'))('captureGraph', () => {
     graph.result.dispose();
   });
 
+  it('replays a graph whose params pass the 1 MiB params buffer, in several submits', async () => {
+    const x = tensor([0, 1], { device: 'gpu' });
+    const backend = getBackend('gpu');
+    // 4,500 dispatches of 256-byte-aligned params: past the 4,096 one params buffer holds
+    const graph = captureGraph(() => {
+      let t = x;
+      for (let i = 0; i < 4500; i++) t = t.add(i % 3);
+      return t;
+    });
+    expect(await graph.result.toArray()).toEqual([4500, 4501]);
+    x.copy_(tensor([10, 20]));
+    await backend.sync();
+    const before = backend.counters();
+    graph.replay();
+    expect(await graph.result.toArray()).toEqual([4510, 4520]);
+    expect(backend.counters().submits - before.submits).toBeGreaterThanOrEqual(2);
+    graph.dispose();
+    x.dispose();
+    graph.result.dispose();
+  });
+
   it('draws fresh random keys at every replay, the ones running the function again would draw', async () => {
     manualSeed(9);
     const start = getRngState();
