@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { manualSeed, randn } from '@llmts/tensor';
 import { getBackend, initWebGPU, setGpuMatmulKernel } from '@llmts/tensor/internal';
 import { GPT, generate, getPreset, makeConfig } from '@llmts/gpt';
-import { measureStep, type StepFigures } from './gpu-step.ts';
+import { measurePreset, type StepFigures } from './gpu-step.ts';
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -109,7 +109,7 @@ export async function run(args: string[]) {
   for (const name of ['shakespeare-char', 'gpt2-124m']) {
     const o = tiny ? { steps: 1, warmup: 1, batch: 1, block: 16, nLayer: 2, ...(name === 'gpt2-124m' ? { vocabSize: 256 } : {}) } : { steps: 10, warmup: 3 };
     // op by op, and replayed from a captured graph as llmts train takes its steps on the GPU
-    for (const mode of ['eager', 'graph'] as const) steps.push(await measureStep(name, 'gpu', { ...o, mode }));
+    steps.push(await measurePreset(name, 'gpu', o));
     if (cuda) stepPeers[name] = peer(python, 'torch_gpt_step.py', ['--preset', name, '--device', 'cuda', '--mode', 'fp32', '--steps', '10'], 300_000);
   }
   const gen = await generation('shakespeare-char', tiny);
@@ -127,7 +127,8 @@ export async function run(args: string[]) {
   };
   const rows: Record<string, unknown>[] = [
     ...matmulRows.map((r) => ({ what: `matmul ${r.size}³ ${r.kernel}`, value: r.tflops, unit: 'TFLOP/s' })),
-    ...steps.map((s) => ({ what: `train step ${s.preset} (${s.shape}, ${s.mode})`, value: s['ms/step'], unit: `ms/step, ${s.dispatches} dispatches${s.error ? `, error: ${s.error}` : ''}` })),
+    ...steps.map((s) => ({ what: `train step ${s.preset} (${s.shape})`, value: s['ms/step'], unit: `ms/step, ${s.dispatches} dispatches${s.error ? `, error: ${s.error}` : ''}` })),
+    ...steps.map((s) => ({ what: `train step ${s.preset} (${s.shape}), replayed`, value: s['replayed ms/step'] ?? NaN, unit: `ms/step, ${s['replayed host µs/dispatch'] ?? NaN} host µs/dispatch` })),
     { what: `generate ${gen.preset} (${gen.tokens} tokens, KV cache)`, value: gen.tokensPerSecond, unit: `tok/s, ${gen.dispatchesPerToken} dispatches/token` },
   ];
   return { rows, meta: result };

@@ -6,7 +6,8 @@
  * step is the trainer's own (`trainStep`: forward, backward, gradient clipping, AdamW) on the
  * preset's model with its dropout, weight decay and clipping, on a fixed random batch, measured two
  * ways on the GPU: op by op (`eager`), and replayed from a captured graph as `llmts train` takes
- * its steps there (`graph`: the batch copied into the graph's inputs, then one replay).
+ * its steps there (`graph`: the batch copied into the graph's inputs, then one replay; its figures
+ * are the row's `replayed …` columns).
  *
  *   npm run bench -- gpu-step                                   # shakespeare-char and gpt2-124m on the GPU
  *   npm run bench -- gpu-step --preset shakespeare-char --batch 2 --steps 3 --mode graph
@@ -61,6 +62,11 @@ export interface StepFigures {
   'host ms/step': number;
   'peak MiB': number;
   'params+state MiB': number;
+  /** On the GPU, the same step replayed from a captured graph (`llmts train`'s way there): its figures. */
+  'replayed dispatches'?: number;
+  'replayed host µs/dispatch'?: number;
+  'replayed host ms/step'?: number;
+  'replayed ms/step'?: number;
   error?: string;
 }
 
@@ -146,6 +152,19 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
   }
 }
 
+/**
+ * One row per preset: the step op by op and, on the GPU unless `modes` leaves it out, the
+ * replayed step's figures beside them (with only `graph`, the replayed step's own row).
+ */
+export async function measurePreset(name: string, device: Device, o: Parameters<typeof measureStep>[2], modes: readonly StepMode[] = device === 'gpu' ? ['eager', 'graph'] : ['eager']): Promise<StepFigures> {
+  if (!modes.includes('eager')) return measureStep(name, device, { ...o, mode: 'graph' });
+  const row = await measureStep(name, device, { ...o, mode: 'eager' });
+  if (!modes.includes('graph') || row.error !== undefined) return row;
+  const g = await measureStep(name, device, { ...o, mode: 'graph' });
+  if (g.error !== undefined) return { ...row, error: `replayed: ${g.error}` };
+  return { ...row, 'replayed dispatches': g.dispatches, 'replayed host µs/dispatch': g['host µs/dispatch'], 'replayed host ms/step': g['host ms/step'], 'replayed ms/step': g['ms/step'] };
+}
+
 export async function run(args: string[]) {
   const device = (option(args, 'device') ?? 'gpu') as Device;
   if (device !== 'gpu' && device !== 'cpu') throw new Error(`gpu-step: --device must be gpu or cpu, got '${device}'`);
@@ -156,9 +175,9 @@ export async function run(args: string[]) {
   const modes = (option(args, 'mode') ?? (device === 'gpu' ? 'eager,graph' : 'eager')).split(',') as StepMode[];
   for (const m of modes) if (m !== 'eager' && m !== 'graph') throw new Error(`gpu-step: --mode takes eager and/or graph, got '${m}'`);
   const rows: StepFigures[] = [];
-  for (const name of (option(args, 'preset') ?? 'shakespeare-char,gpt2-124m').split(',')) for (const mode of modes) {
-    const o = { steps, warmup, mode, ...(positive(args, 'batch') !== undefined ? { batch: positive(args, 'batch')! } : {}), ...(positive(args, 'block') !== undefined ? { block: positive(args, 'block')! } : {}), ...(positive(args, 'vocab-size') !== undefined ? { vocabSize: positive(args, 'vocab-size')! } : {}) };
-    rows.push(await measureStep(name, device, o));
+  for (const name of (option(args, 'preset') ?? 'shakespeare-char,gpt2-124m').split(',')) {
+    const o = { steps, warmup, ...(positive(args, 'batch') !== undefined ? { batch: positive(args, 'batch')! } : {}), ...(positive(args, 'block') !== undefined ? { block: positive(args, 'block')! } : {}), ...(positive(args, 'vocab-size') !== undefined ? { vocabSize: positive(args, 'vocab-size')! } : {}) };
+    rows.push(await measurePreset(name, device, o, modes));
   }
   return { rows: rows as unknown as Record<string, unknown>[], meta: { device, steps, warmup, modes } };
 }
