@@ -20,7 +20,7 @@
 import { manualSeed, memoryStats, randint, resetPeakMemory, type Device } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
 import { AdamW } from '@llmts/nn';
-import { CapturedTrainStep, GPT, getPreset, makeConfig, trainStep } from '@llmts/gpt';
+import { GPT, TrainStepper, getPreset, makeConfig } from '@llmts/gpt';
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -86,7 +86,7 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
   let model: GPT | null = null;
   let optimizer: AdamW | null = null;
   const base = { preset: name, device: device === 'gpu' ? `gpu (${webgpuBackend()!.describe()})` : 'cpu', mode, shape };
-  let captured: CapturedTrainStep | null = null;
+  let stepper: TrainStepper | null = null;
   try {
     model = new GPT(config, { device });
     model.train();
@@ -95,14 +95,13 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
     const x = randint(0, config.vocabSize, [batch, config.blockSize], { device });
     const y = randint(0, config.vocabSize, [batch, config.blockSize], { device });
     const settings = { gradClip: tc.gradClip };
-    if (mode === 'graph') captured = new CapturedTrainStep(model, optimizer, settings);
-    // the graph's inputs take a copy of the batch, which it disposes: hand it views
+    const steps = (stepper = new TrainStepper(model, optimizer, settings, { captureGraph: mode === 'graph' }));
+    // the stepper disposes the batches it is given: hand it views
     const views = () => ({ x: x.view(x.shape), y: y.view(y.shape) });
     const step = async () => {
-      const loss = captured !== null ? captured.step(views) : trainStep(model!, optimizer!, () => ({ x, y }), settings);
+      const loss = steps.step(views);
       await backend.sync();
-      if (captured !== null) captured.release(loss);
-      else loss.dispose();
+      steps.release(loss);
     };
     // a graph is captured at its second step
     for (let i = 0; i < Math.max(o.warmup, mode === 'graph' ? 2 : 0); i++) await step();
@@ -146,7 +145,7 @@ export async function measureStep(name: string, device: Device, o: { batch?: num
   } catch (e) {
     return { ...base, params: model?.numParameters() ?? 0, 'ms/step': NaN, kernels: 0, dispatches: 0, submits: 0, bindGroups: 0, windowed: 0, 'host µs/dispatch': 0, 'driver µs/dispatch': 0, 'host ms/step': 0, 'peak MiB': 0, 'params+state MiB': 0, error: (e as Error).message.split('\n')[0]! };
   } finally {
-    captured?.dispose();
+    stepper?.dispose();
     optimizer?.dispose();
     model?.dispose();
   }

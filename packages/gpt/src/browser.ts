@@ -17,7 +17,7 @@ export type { GenerateOptions } from './generate.ts';
 export { nextTokenProbs, sampleRows, argmaxOf } from './sampling.ts';
 export type { SamplingOptions } from './sampling.ts';
 export { trainStep } from './train/step.ts';
-export { CapturedTrainStep } from './train/captured-step.ts';
+export { TrainStepper } from './train/stepper.ts';
 export type { StepSettings } from './train/step.ts';
 export { estimateTrainingMemory, largestBatchSize } from './train/memory.ts';
 export type { MemoryEstimate } from './train/memory.ts';

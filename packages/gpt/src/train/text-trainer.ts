@@ -10,8 +10,7 @@ import { AdamW, warmupCosine, type LrSchedule } from '@llmts/nn';
 import { CharTokenizer, type Tokenizer } from '@llmts/data';
 import { GPT } from '../model.ts';
 import type { GPTConfig } from '../config.ts';
-import { trainStep } from './step.ts';
-import { CapturedTrainStep } from './captured-step.ts';
+import { TrainStepper } from './stepper.ts';
 import { meanLosses } from './estimate.ts';
 
 /** How a TextTrainer trains (defaults: nanoGPT's CPU recipe for characters). */
@@ -64,8 +63,8 @@ export class TextTrainer {
   private readonly train: Int32Array;
   private readonly val: Int32Array;
   private readonly o: Required<Omit<TextTrainerOptions, 'model' | 'device'>>;
-  /** On the GPU, steps replay a captured one from the third on (as `llmts train` takes them). */
-  private captured: CapturedTrainStep | null = null;
+  /** Takes the steps (on the GPU, replaying a captured one from the third on, as `llmts train` does). */
+  private readonly stepper: TrainStepper;
 
   /** A character-level model of `text` (its tokenizer built from the text's characters). */
   static fromText(text: string, options: TextTrainerOptions = {}): TextTrainer {
@@ -96,6 +95,7 @@ export class TextTrainer {
     this.model = model ?? new GPT(cfg, { device: options.device ?? getDefaultDevice() });
     this.model.train();
     this.optimizer = new AdamW(this.model.optimizerGroups(o.weightDecay), { lr: o.learningRate, betas: [o.beta1, o.beta2], eps: 1e-8 });
+    this.stepper = new TrainStepper(this.model, this.optimizer, { gradClip: o.gradClip });
     this.schedule = warmupCosine({ maxLr: o.learningRate, minLr: o.minLr, warmupIters: o.warmupIters, decayIters: Math.max(o.maxIters, o.warmupIters) });
   }
 
@@ -126,12 +126,9 @@ export class TextTrainer {
     const lr = this.schedule(this.iter);
     this.optimizer.setLr(lr);
     this.model.train();
-    const settings = { gradClip: this.o.gradClip };
-    if (this.model.device === 'gpu') this.captured ??= new CapturedTrainStep(this.model, this.optimizer, settings);
-    const loss = this.captured !== null ? this.captured.step(() => this.batch('train')) : trainStep(this.model, this.optimizer, () => this.batch('train'), settings);
+    const loss = this.stepper.step(() => this.batch('train'));
     const value = (await loss.data())[0]!;
-    if (this.captured !== null) this.captured.release(loss);
-    else loss.dispose();
+    this.stepper.release(loss);
     this.iter++;
     const ms = now() - t0;
     return { iter: this.iter, loss: value, lr, ms, tokensPerSec: (this.tokensPerStep / ms) * 1000 };
@@ -146,8 +143,7 @@ export class TextTrainer {
 
   /** Free the model, the optimizer's state and the captured step. */
   dispose(): void {
-    this.captured?.dispose();
-    this.captured = null;
+    this.stepper.dispose();
     this.optimizer.dispose();
     this.model.dispose();
   }

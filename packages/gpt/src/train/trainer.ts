@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';
-import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, setRngState, type Device, type Tensor } from '@llmts/tensor';
+import { getDefaultDevice, hasBackend, memoryStats, getRngState, manualSeed, setRngState, type Device } from '@llmts/tensor';
 import { getBackend, initWebGPU, webgpuBackend } from '@llmts/tensor/internal';
 import { AdamW, loadCheckpoint, readJsonFile, resolveCheckpointDir, warmupCosine } from '@llmts/nn';
 import { TokenDataset, toHuggingFace, type Tokenizer } from '@llmts/data';
@@ -25,8 +25,7 @@ import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { plotSvg, type Series } from './plot.ts';
 import { plotPng } from './plot-png.ts';
-import { trainStep } from './step.ts';
-import { CapturedTrainStep } from './captured-step.ts';
+import { TrainStepper } from './stepper.ts';
 import { meanLosses } from './estimate.ts';
 import { claimOutDir } from './run-dir.ts';
 import { checkSameCorpus, corpusFingerprint, readSavedRun, type CorpusFingerprint } from './resume.ts';
@@ -332,9 +331,7 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
   let windowIters = 0;
   let lastEval = { train: NaN, val: NaN };
   model.train();
-  const captured = device === 'gpu' && o.captureGraph !== false ? new CapturedTrainStep(model, optimizer, tc) : null;
-  // the loss of a captured step belongs to its graph (kept for the next replay)
-  const done = (loss: Tensor) => (captured !== null ? captured.release(loss) : loss.dispose());
+  const stepper = new TrainStepper(model, optimizer, tc, { captureGraph: o.captureGraph !== false });
   let replayedDispatches = 0;
   try {
     for (;; state.iter++) {
@@ -356,13 +353,12 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
         windowStart += Date.now() - t0;
       }
       if (iter >= tc.maxIters) break;
-      const nextBatch = () => ds.getBatch('train', tc.batchSize, model.config.blockSize, { device });
-      const loss = captured !== null ? captured.step(nextBatch) : trainStep(model, optimizer, nextBatch, tc);
+      const loss = stepper.step(() => ds.getBatch('train', tc.batchSize, model.config.blockSize, { device }));
       windowIters++;
       if (iter % tc.logInterval === 0) {
         const lossValue = await loss.item(); // the one readback of a logged step
         if (!Number.isFinite(lossValue)) {
-          done(loss);
+          stepper.release(loss);
           diverged(iter, `the training loss is ${lossValue}`);
         }
         const now = Date.now();
@@ -377,11 +373,11 @@ async function trainLoop({ o, preset, device, ds, tc, state, model, optimizer, c
       } else if (device === 'gpu' && iter % 4 === 0) {
         await getBackend(device).sync(); // keep the queue short without a readback per step
       }
-      done(loss);
+      stepper.release(loss);
     }
   } finally {
-    replayedDispatches = captured?.dispatches ?? 0;
-    captured?.dispose();
+    replayedDispatches = stepper.dispatches;
+    stepper.dispose();
   }
   await getBackend(device).sync();
   const seconds = state.trainedSeconds + (Date.now() - runStart) / 1000;

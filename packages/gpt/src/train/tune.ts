@@ -17,8 +17,7 @@ import { GPT } from '../model.ts';
 import { makeConfig, type GPTConfig } from '../config.ts';
 import { getPreset, type Preset, type TrainConfig } from '../presets.ts';
 import { estimateTrainingMemory, largestBatchSize } from './memory.ts';
-import { trainStep } from './step.ts';
-import { CapturedTrainStep } from './captured-step.ts';
+import { TrainStepper } from './stepper.ts';
 
 /** Options of `tune`. */
 export interface TuneOptions {
@@ -119,10 +118,8 @@ async function shortRun(config: GPTConfig, ds: TokenDataset, device: Device, tc:
   const model = new GPT(config, { device });
   const optimizer = new AdamW(model.optimizerGroups(tc.weightDecay), { lr: o.learningRate, betas: [tc.beta1, tc.beta2], eps: 1e-8 });
   const lrAt = warmupCosine({ maxLr: o.learningRate, minLr: o.learningRate / 10, warmupIters: o.warmupIters, decayIters: Math.max(o.steps, o.warmupIters) });
-  // on the GPU the steps replay a captured one, as llmts train takes them, so the timings are train's
-  const settings = { gradClip: tc.gradClip };
-  const captured = device === 'gpu' ? new CapturedTrainStep(model, optimizer, settings) : null;
-  const done = (loss: Tensor) => (captured !== null ? captured.release(loss) : loss.dispose());
+  // the steps llmts train takes (replayed on the GPU), so the timings are train's
+  const stepper = new TrainStepper(model, optimizer, { gradClip: tc.gradClip });
   try {
     model.train();
     let timedFrom = Date.now();
@@ -135,14 +132,13 @@ async function shortRun(config: GPTConfig, ds: TokenDataset, device: Device, tc:
         timedFrom = Date.now();
       }
       optimizer.setLr(lrAt(steps));
-      const nextBatch = () => ds.getBatch('train', o.batchSize, config.blockSize, { device });
-      const loss: Tensor = captured !== null ? captured.step(nextBatch) : trainStep(model, optimizer, nextBatch, settings);
+      const loss: Tensor = stepper.step(() => ds.getBatch('train', o.batchSize, config.blockSize, { device }));
       if (steps % 10 === 9 || steps === o.steps - 1) {
         finite = Number.isFinite(await loss.item());
-        done(loss);
+        stepper.release(loss);
         if (!finite) { steps++; break; }
         if (o.maxSeconds !== undefined && (Date.now() - start) / 1000 > o.maxSeconds) { steps++; break; }
-      } else done(loss);
+      } else stepper.release(loss);
       if (steps >= (o.skipTiming ?? 0)) timed++;
     }
     await getBackend(device).sync();
@@ -169,7 +165,7 @@ async function shortRun(config: GPTConfig, ds: TokenDataset, device: Device, tc:
     }
     return { steps, msPerStep, valLoss, seconds: (Date.now() - start) / 1000 };
   } finally {
-    captured?.dispose();
+    stepper.dispose();
     optimizer.dispose();
     model.dispose();
   }

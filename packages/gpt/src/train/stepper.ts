@@ -1,9 +1,11 @@
 /**
- * The trainer's step on the GPU as a captured graph (`captureGraph`, as CUDA graphs are used in
- * PyTorch): the first step runs op by op (it makes AdamW's state), the second is captured, and
- * every later one replays it — the same kernels on the same memory, without the host running the
- * model's ops, autograd or kernel builders again. Batches are written into the inputs the graph
- * reads; the learning rate, AdamW's step count and dropout's draws follow as they would op by op.
+ * The steps the trainers take (`llmts train`, `llmts tune`, the page's TextTrainer). On the GPU a
+ * step is a captured graph (`captureGraph`, as CUDA graphs are used in PyTorch): the first step
+ * runs op by op (it makes AdamW's state), the second is captured, and every later one replays it —
+ * the same kernels on the same memory, without the host running the model's ops, autograd or
+ * kernel builders again. Batches are written into the inputs the graph reads; the learning rate,
+ * AdamW's step count and dropout's draws follow as they would op by op. On the CPU, or with
+ * `captureGraph: false`, every step is `trainStep`.
  */
 import { captureGraph, keep, zeros, type CapturedGraph, type Tensor } from '@llmts/tensor';
 import type { Optimizer } from '@llmts/nn';
@@ -11,10 +13,11 @@ import type { GPT } from '../model.ts';
 import { trainStep, type StepSettings } from './step.ts';
 
 /**
- * `trainStep` taken as `llmts train` takes it on the GPU: op by op once, captured at the second
- * step, replayed from the third on (see the module's comment). Batches must keep one shape.
+ * `trainStep` taken as `llmts train` takes it: on the GPU op by op once, captured at the second
+ * step, replayed from the third on (see the module's comment; batches must then keep one shape);
+ * otherwise op by op.
  * @example
- * const stepper = new CapturedTrainStep(model, optimizer, { gradClip: 1 });
+ * const stepper = new TrainStepper(model, optimizer, { gradClip: 1 });
  * for (let i = 0; i < 100; i++) {
  *   const loss = stepper.step(() => ds.getBatch('train', 12, 64, { device: 'gpu' }));
  *   if (i % 10 === 0) console.log(await loss.item());
@@ -22,13 +25,17 @@ import { trainStep, type StepSettings } from './step.ts';
  * }
  * stepper.dispose();
  */
-export class CapturedTrainStep {
+export class TrainStepper {
+  /** Whether steps are captured and replayed (on the GPU, unless turned off). */
+  readonly captures: boolean;
   /** The inputs and targets of each micro-batch, read by every step. */
   private inputs: { x: Tensor; y: Tensor }[] | null = null;
   private graph: CapturedGraph<Tensor> | null = null;
   private taken = 0;
 
-  constructor(private readonly model: GPT, private readonly optimizer: Optimizer<{ lr: number }>, private readonly settings: StepSettings) {}
+  constructor(private readonly model: GPT, private readonly optimizer: Optimizer<{ lr: number }>, private readonly settings: StepSettings, options: { captureGraph?: boolean } = {}) {
+    this.captures = model.device === 'gpu' && options.captureGraph !== false;
+  }
 
   /** Dispatches a replayed step takes (0 before the capture). */
   get dispatches(): number {
@@ -36,10 +43,11 @@ export class CapturedTrainStep {
   }
 
   /**
-   * Take one step on the batches `nextBatch` gives (each is copied into the step's inputs and
-   * disposed). Returns the mean loss; hand it to `release` when done with it.
+   * Take one step on the batches `nextBatch` gives (they are disposed: copied into a captured
+   * step's inputs first). Returns the mean loss; hand it to `release` when done with it.
    */
   step(nextBatch: () => { x: Tensor; y: Tensor }): Tensor {
+    if (!this.captures) return trainStep(this.model, this.optimizer, nextBatch, this.settings);
     const micro = this.settings.gradAccumSteps ?? 1;
     for (let m = 0; m < micro; m++) {
       const b = nextBatch();
