@@ -29,10 +29,11 @@ async function both(make: () => Tensor[], fn: (...xs: Tensor[]) => Tensor, grads
   return { wasm: out[0]!, ts: out[1]! };
 }
 
-function expectClose(r: { wasm: number[][]; ts: number[][] }, rtol: number, atol: number, label: string): void {
+/** `gradAtol` (default `atol`) bounds the gradients (outputs after the first). */
+function expectClose(r: { wasm: number[][]; ts: number[][] }, rtol: number, atol: number, label: string, gradAtol = atol): void {
   expect(r.wasm.length, label).toBe(r.ts.length);
   r.ts.forEach((want, k) => {
-    const c = compareArrays(r.wasm[k]!, want, { rtol, atol });
+    const c = compareArrays(r.wasm[k]!, want, { rtol, atol: k === 0 ? atol : gradAtol });
     if (!c.ok) throw new Error(`${label} (output ${k}) at ${c.index}: wasm ${r.wasm[k]![c.index]} vs typescript ${want[c.index]}`);
   });
 }
@@ -132,8 +133,10 @@ console.log(JSON.stringify({ grown: tasks() - t0 }));`;
       const shape = x.shape;
       const C = shape[shape.length - 1]!;
       const mk = () => [f32(x.values, shape)];
-      expectClose(await both(mk, (t) => softmax(t!, -1)), 2e-6, 1e-7, `softmax [${shape}]`);
-      if (C >= shape[shape.length - 2]!) expectClose(await both(mk, (t) => causalSoftmax(t!)), 2e-6, 1e-7, `causalSoftmax [${shape}]`);
+      // softmax's gradient y·(g − Σ g·y) cancels terms of size ~1 (|g| ≤ 1 here): the float32
+      // kernel is a few units of float32 precision at that scale from the float64 reference
+      expectClose(await both(mk, (t) => softmax(t!, -1)), 2e-6, 1e-7, `softmax [${shape}]`, 5e-7);
+      if (C >= shape[shape.length - 2]!) expectClose(await both(mk, (t) => causalSoftmax(t!)), 2e-6, 1e-7, `causalSoftmax [${shape}]`, 5e-7);
       expectClose(await both(() => [f32(x.values, shape), f32(x.values.slice(0, C).map((v) => v + 1), [C]), f32(x.values.slice(0, C), [C])], (t, w, b) => layerNorm(t!, [C], w!, b!)), 1e-4, 1e-5, `layerNorm [${shape}]`);
       expectClose(await both(mk, (t) => gelu(t!)), 1e-5, 2e-6, `gelu [${shape}]`);
       expectClose(await both(mk, (t) => gelu(t!, { approximate: 'tanh' })), 1e-5, 2e-6, `gelu tanh [${shape}]`);
