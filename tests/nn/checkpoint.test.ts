@@ -111,6 +111,26 @@ describe('checkpoints', () => {
     expect(await resumed.b.weight.data()).toEqual(straight);
   });
 
+  it('an optimizer loads its own state dict (PyTorch\'s opt.load_state_dict(opt.state_dict())) and goes on unchanged', async () => {
+    manualSeed(1);
+    const x = randn([8, 4]), y = randn([8, 2]);
+    const runs: number[][] = [];
+    for (const reload of [false, true]) {
+      manualSeed(2);
+      const model = new Tiny();
+      const opt = new AdamW(model.parameters(), { lr: 1e-2 });
+      for (let i = 0; i < 4; i++) {
+        opt.zeroGrad();
+        model.forward(x).sub(y).pow(2).mean().backward();
+        opt.step();
+        if (reload && i === 1) opt.loadStateDict(opt.stateDict()); // failed before: its own tensors were freed first
+      }
+      runs.push([...(await model.b.weight.data())]);
+      opt.dispose();
+    }
+    expect(runs[1]).toEqual(runs[0]);
+  });
+
   it('stores tied weights once and restores the tie', async () => {
     const dir = join(tmp(), 'tied');
     const m = new Tiny();

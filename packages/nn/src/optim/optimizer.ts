@@ -137,14 +137,17 @@ export abstract class Optimizer<H extends { lr: number }> {
         throw new Error(`loadStateDict: '${key}' has shape [${t.shape}] but the parameter has [${p.shape}]`);
       }
     }
-    this.disposeState();
-    for (const [key, t] of Object.entries(tensors)) {
+    // copies first: the given tensors may be this optimizer's own state (`loadStateDict(stateDict())`)
+    const loaded = Object.entries(tensors).map(([key, t]) => {
       const [, gi, pi, name] = /^state\.(\d+)\.(\d+)\.(\w+)$/.exec(key)!;
       const p = this.paramGroups[Number(gi)]!.params[Number(pi)]!;
-      const moved = keep(tidy(() => t.to(p.device).to(p.dtype === 'float16' ? 'float32' : p.dtype).clone()));
+      return { p, name: name!, moved: keep(tidy(() => t.to(p.device).to(p.dtype === 'float16' ? 'float32' : p.dtype).clone())) };
+    });
+    this.disposeState();
+    for (const { p, name, moved } of loaded) {
       let s = this.state.get(p);
       if (s === undefined) this.state.set(p, (s = {}));
-      s[name!] = moved;
+      s[name] = moved;
     }
     this.stepCount = meta.step;
     this.paramSteps.clear();
