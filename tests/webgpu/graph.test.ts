@@ -112,10 +112,9 @@ describe.skipIf(!hasBackend('gpu'))('captureGraph', () => {
     graph.replay();
     expect(await graph.result.toArray()).toEqual([12, 22, 68, 88]);
     for (const o of others) expect(await o.toArray()).toEqual([7, 7, 7, 7]);
-    // x is kept alive by the graph even when its handle is disposed
+    // x's memory stays the graph's while it lives, but a replay after x is disposed is refused
     x.dispose();
-    graph.replay();
-    expect(await graph.result.toArray()).toEqual([12, 22, 68, 88]);
+    expect(() => graph.replay()).toThrow(/was disposed after the capture/);
     graph.dispose();
     expect(() => graph.replay()).toThrow(/after dispose/);
     for (const o of others) o.dispose();
@@ -141,6 +140,34 @@ describe.skipIf(!hasBackend('gpu'))('captureGraph', () => {
     graph.dispose();
     x.dispose();
     graph.result.dispose();
+  });
+
+  it('refuses to replay once a tensor it uses was given other memory or disposed (setData, loadStateDict)', async () => {
+    const w = tensor([1, 2], { device: 'gpu' });
+    const graph = captureGraph(() => w.mul(3));
+    w.setData(tensor([5, 6], { device: 'gpu' }));
+    expect(() => graph.replay()).toThrow(/given other memory.*capture again/);
+    graph.dispose();
+    graph.result.dispose();
+    w.dispose();
+    // a model's parameters: loading weights into it gives them new memory
+    manualSeed(8);
+    const model = new GPT({ ...config, dropout: 0 }, { device: 'gpu' });
+    const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+    const x = randint(0, 67, [1, 16], { device: 'gpu' }), y = randint(0, 67, [1, 16], { device: 'gpu' });
+    trainStep(model, opt, () => ({ x, y }), { gradClip: 1 }).dispose();
+    const step = captureGraph(() => trainStep(model, opt, () => ({ x, y }), { gradClip: 1 }));
+    step.replay();
+    const fresh = new GPT({ ...config, dropout: 0 }, { device: 'gpu' });
+    // the optimizer's loaded state replaces its moments: the old ones are disposed
+    opt.loadStateDict(opt.stateDict());
+    expect(() => step.replay()).toThrow(/float32 elements\) was disposed/);
+    model.loadStateDict(fresh.stateDict());
+    expect(() => step.replay()).toThrow(/given other memory/);
+    step.dispose();
+    for (const t of [step.result, x, y]) t.dispose();
+    for (const m of [fresh, model]) m.dispose();
+    opt.dispose();
   });
 
   it('draws fresh random keys at every replay, the ones running the function again would draw', async () => {

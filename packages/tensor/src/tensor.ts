@@ -150,6 +150,7 @@ export class Tensor implements View {
     self.strides = Object.freeze([...src.strides]);
     self.offset = src.offset;
     self.dtype = src.dtype;
+    if (old !== src.storage) old.replaced = true; // a graph captured on the old memory must not go on using it
     if (this.disposed) this.disposed = false;
     else if (--old.refs <= 0 && !old.freed) getBackend(old.device).free(old);
   }

@@ -13,6 +13,8 @@ export interface Storage {
   refs: number;
   /** Set once freed; using it afterwards is a bug that must fail loudly. */
   freed: boolean;
+  /** Set when a tensor holding it was given other memory (`setData`): a captured graph that uses it is stale. */
+  replaced?: boolean;
 }
 
 /** A strided window on a storage: what a kernel reads. */

@@ -716,6 +716,11 @@ export class WebGPUBackend implements Backend {
   /** Encode and submit a captured graph's commands again (see graph.ts). */
   private replay(rec: GraphRecording): void {
     if (this.recording !== null) throw new Error('captureGraph: cannot replay a graph while capturing one');
+    for (const s of rec.bound) {
+      // the graph holds one reference of its own: none left besides it means every tensor let go
+      const what = s.replaced === true ? 'was given other memory (setData, loadStateDict or Module.to)' : s.refs <= 1 ? 'was disposed' : null;
+      if (what !== null) throw new Error(`captureGraph: a tensor the graph uses (${s.length} ${s.dtype} elements) ${what} after the capture, and a replay would still use its old memory: capture again`);
+    }
     const t0 = performance.now();
     this.flush(); // work encoded before the replay goes first, and frees the params buffer
     const pending = this.encodeCheckReadback();
