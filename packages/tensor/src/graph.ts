@@ -6,7 +6,9 @@
  *
  * What a replay does is what the function did the first time, on the same memory:
  * - Tensors the function read (parameters, inputs made before the capture) are read again where
- *   they are: write new data into them between replays (`copy_`) to feed a step new inputs.
+ *   they are: write new data into them between replays (`copy_`) to feed a step new inputs. A
+ *   replay after one of them was disposed or given other memory (`setData`, `loadStateDict`) is
+ *   refused: capture again.
  * - Tensors it made are rewritten in place; those it returns are its outputs (`graph.result`).
  *   Its temporaries keep their memory, reserved for the graph until `dispose()`.
  * - Random draws (dropout, `rand`) take fresh keys from the generator at every replay, in the order
