@@ -13,7 +13,7 @@ import { GraphRecording } from './graph.ts';
 import { logDraws, nextDrawKey } from '../../random.ts';
 
 /** A registered check of a validating kernel: its slot and how to word a failure. */
-interface PendingCheck {
+export interface PendingCheck {
   slot: number;
   describe: (f: GpuFailure) => string;
 }
@@ -339,33 +339,43 @@ export class WebGPUBackend implements Backend {
     return { staging, bytes, checks };
   }
 
-  /** Throw the first failure of these checks, as the CPU would have when running the kernel. */
+  /**
+   * Copy out the checks encoded so far, to be read by the next read or sync (their slots are free
+   * again for a capture or replay, whose kernels write the slots they were captured with).
+   */
+  private deferPendingChecks(): void {
+    const pending = this.encodeCheckReadback();
+    if (pending !== null) this.deferredChecks.push(pending);
+  }
+
+  /**
+   * Throw the first failure of these checks and of the deferred ones, as the CPU would have when
+   * running the kernel; every readback is mapped and released first.
+   */
   private async throwIfChecksFailed(read: CheckReadback | null): Promise<void> {
-    const deferred = this.deferredChecks;
-    if (deferred.length > 0) {
-      // every readback is mapped and released; the first failure (in order) is thrown
-      this.deferredChecks = [];
-      let failure: unknown = null;
-      for (const d of [...deferred, read]) {
-        try {
-          await this.throwIfChecksFailed(d);
-        } catch (e) {
-          failure ??= e;
-        }
-      }
-      if (failure !== null) throw failure;
-      return;
+    const reads = this.deferredChecks;
+    this.deferredChecks = [];
+    if (read !== null) reads.push(read);
+    let failure: Error | null = null;
+    for (const r of reads) {
+      const f = await this.readChecks(r);
+      failure ??= f;
     }
-    if (read === null) return;
+    if (failure !== null) throw failure;
+  }
+
+  /** Map one readback of check slots and release it; the first failure among its checks, or null. */
+  private async readChecks(read: CheckReadback): Promise<Error | null> {
     await this.pacing.poll(read.staging.mapAsync(0x1, 0, read.bytes));
     const words = new Uint32Array(read.staging.getMappedRange(0, read.bytes).slice(0));
     read.staging.unmap();
     this.readPool.release(read.staging);
-    if (!this.executes) return; // nothing ran: the slots hold whatever the null device gives
+    if (!this.executes) return null; // nothing ran: the slots hold whatever the null device gives
     for (const c of read.checks) {
       const code = words[c.slot * 4]!;
-      if (code !== 0) throw new Error(c.describe({ code, a: words[c.slot * 4 + 1]!, b: words[c.slot * 4 + 2]! }));
+      if (code !== 0) return new Error(c.describe({ code, a: words[c.slot * 4 + 1]!, b: words[c.slot * 4 + 2]! }));
     }
+    return null;
   }
 
   /** Submit and check what validating kernels found (used by sync and empty reads). */
@@ -642,9 +652,7 @@ export class WebGPUBackend implements Backend {
 
   beginCapture(): void {
     if (this.recording !== null) throw new Error('captureGraph: a graph is already being captured (captures do not nest)');
-    // pending checks keep their slots: copied out now, read by the next read or sync
-    const pending = this.encodeCheckReadback();
-    if (pending !== null) this.deferredChecks.push(pending);
+    this.deferPendingChecks();
     const rec = new GraphRecording(ARENA_BYTES / 4, this.offsetAlign / 4);
     this.recording = rec;
     this.pool.beginCapture(rec.memory);
@@ -723,8 +731,7 @@ export class WebGPUBackend implements Backend {
     }
     const t0 = performance.now();
     this.flush(); // work encoded before the replay goes first, and frees the params buffer
-    const pending = this.encodeCheckReadback();
-    if (pending !== null) this.deferredChecks.push(pending);
+    this.deferPendingChecks();
     for (const c of rec.checks) this.checks.push(c); // the slots the captured kernels write
     rec.patch(rec.draws.length === 0 ? rec.draws : rec.draws.map(() => nextDrawKey()));
     const t1 = performance.now();

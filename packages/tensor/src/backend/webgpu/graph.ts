@@ -11,7 +11,8 @@
  * order, so it gives what running the ops again would) and the params of dispatches that recompute
  * them (`GpuDispatch.refresh`, e.g. an optimizer's learning rate and step).
  */
-import type { GpuFailure, Storage } from '../types.ts';
+import type { Storage } from '../types.ts';
+import type { PendingCheck } from './backend.ts';
 import { GraphMemory } from './pool.ts';
 
 export interface RecordedDispatch {
@@ -48,12 +49,6 @@ export interface GraphSegment {
   dispatches: number;
 }
 
-/** A check registered by a validating kernel while captured: its slot and message. */
-export interface RecordedCheck {
-  slot: number;
-  describe: (f: GpuFailure) => string;
-}
-
 export class GraphRecording {
   readonly segments: GraphSegment[] = [];
   readonly memory = new GraphMemory();
@@ -62,7 +57,8 @@ export class GraphRecording {
   /** (segment index, word, draw index) for every params word that holds one of those keys. */
   readonly keyWords: number[] = [];
   readonly refreshed: RecordedDispatch[] = [];
-  readonly checks: RecordedCheck[] = [];
+  /** Checks registered by validating kernels while captured, with the slots they write. */
+  readonly checks: PendingCheck[] = [];
   /** Staging buffers of uploads made while captured (their data is copied again at every replay). */
   readonly staging: GPUBuffer[] = [];
   /** Storages made before the capture that its commands bind (kept alive while the graph lives). */
