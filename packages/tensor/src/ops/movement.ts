@@ -198,11 +198,13 @@ export function copyInto(dst: Tensor, src: Tensor): void {
     if (s.device !== dst.device) s = step(s.to(dst.device));
     if (s.dtype !== dst.dtype) s = step(s.to(dst.dtype));
     if (s.storage === dst.storage) s = step(clone(s)); // overlapping reads and writes: read a copy
-    if (s.shape.length !== dst.shape.length || s.shape.some((d, i) => d !== dst.shape[i])) {
-      const fits = s.ndim <= dst.ndim && s.shape.every((d, i) => d === 1 || d === dst.shape[dst.ndim - s.ndim + i]);
-      if (!fits) throw new Error(`copy_: a source of shape ${fmt(s.shape)} does not broadcast to the destination's ${fmt(dst.shape)}`);
-      s = step(s.expand([...dst.shape]));
+    let expanded: Tensor;
+    try {
+      expanded = expand(s, dst.shape); // `s` itself when the shapes are equal
+    } catch {
+      throw new Error(`copy_: a source of shape ${fmt(s.shape)} does not broadcast to the destination's ${fmt(dst.shape)}`);
     }
+    if (expanded !== s) s = step(expanded);
     getBackend(dst.device).execInPlace(placeKernel, [s], [dst.storage], { placements: [{ offset: dst.offset, strides: [...dst.strides] }], keep: true });
   } finally {
     for (const t of made) t.dispose();
